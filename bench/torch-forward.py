@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Peer timing: PyTorch (eager, CPU) forward pass of a torchvision network.
+
+    torch-forward.py ARCH [--threads N] [--runs N] [--input FILE.npy]
+
+ARCH is built by tests/models/make-torchvision.py with the same seeded
+weights as its ONNX export, so this times the same network on the same input
+(--input, float32 .npy; default: that script's seeded input, batch 1).
+Prints one JSON line: median/min/max milliseconds per forward pass, after
+three warm-up passes.  Set OMP_WAIT_POLICY=PASSIVE in the environment on a
+small machine (see bench/README.md); run-bench does.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+
+
+def load_builder():
+    root = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    path = os.path.join(root, "tests", "models", "make-torchvision.py")
+    spec = importlib.util.spec_from_file_location("make_torchvision", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("arch")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--input", help="float32 .npy input (N x 3 x H x W)")
+    args = ap.parse_args()
+    if args.threads < 1 or args.runs < 1:
+        ap.error("--threads and --runs must be positive")
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(args.threads)
+    builder = load_builder()
+    model = builder.build_model(args.arch)
+    if args.input:
+        x = torch.from_numpy(np.load(args.input).astype(np.float32, copy=False))
+    else:
+        x = builder.make_input(args.arch)
+
+    times = []
+    with torch.inference_mode():
+        for _ in range(3):
+            model(x)
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - t0) * 1e3)
+
+    print(json.dumps({
+        "peer": "pytorch", "version": torch.__version__, "model": args.arch,
+        "threads": args.threads, "runs": args.runs,
+        "median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

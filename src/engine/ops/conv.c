@@ -1,0 +1,370 @@
+/* conv.c: Conv (1-D and 2-D, groups, dilations, pads / auto_pad) */
+#define G_LOG_DOMAIN "conv"
+
+#include "ops-common.h"
+#include "lens-blas.h"
+
+#include <string.h>
+
+gboolean
+lens_window_setup (LensNode        *node,
+                   const LensAttrs *attrs,
+                   const LensShape *x,
+                   const int       *kernel_from_weights,
+                   gboolean         allow_ceil,
+                   int             *out_h,
+                   int             *out_w,
+                   GError         **error)
+{
+  LensOpParams *p = &node->p;
+  int sp = x->ndim - 2;
+  gint64 v[2 * LENS_MAX_SPATIAL];
+  int n;
+  const char *auto_pad = lens_attrs_get_string (attrs, "auto_pad", "NOTSET");
+  int64_t in[2];
+
+  if (sp < 1 || sp > 2)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_ATTR, node,
+                         "input has %d dimensions; only 1-D and 2-D (3-D or 4-D tensors) "
+                         "are supported", x->ndim);
+      return FALSE;
+    }
+  p->spatial = sp;
+  /* 1-D runs as 2-D with a height of 1: index 0 is H, 1 is W */
+  in[0] = sp == 2 ? x->dims[2] : 1;
+  in[1] = sp == 2 ? x->dims[3] : x->dims[2];
+  for (int i = 0; i < 2; i++)
+    {
+      p->kernel[i] = 1;
+      p->strides[i] = 1;
+      p->dilations[i] = 1;
+      p->pads[i] = p->pads[i + 2] = 0;
+    }
+
+#define SPATIAL_ATTR(attr_name, field, count)                                        \
+  n = lens_attrs_get_ints (attrs, attr_name, v, 2 * LENS_MAX_SPATIAL);               \
+  if (n != 0 && n != (count))                                                        \
+    {                                                                                \
+      lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_ATTR, node,               \
+                         "attribute %s has %d values, expected %d", attr_name, n,    \
+                         (count));                                                   \
+      return FALSE;                                                                  \
+    }
+
+  SPATIAL_ATTR ("kernel_shape", kernel, sp);
+  if (n == sp)
+    for (int i = 0; i < sp; i++)
+      p->kernel[2 - sp + i] = (int) CLAMP (v[i], 0, G_MAXINT);
+  else if (kernel_from_weights != NULL)
+    for (int i = 0; i < sp; i++)
+      p->kernel[2 - sp + i] = kernel_from_weights[i];
+  else
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_ATTR, node,
+                         "attribute kernel_shape is missing");
+      return FALSE;
+    }
+  SPATIAL_ATTR ("strides", strides, sp);
+  for (int i = 0; i < n; i++)
+    p->strides[2 - sp + i] = (int) CLAMP (v[i], 0, G_MAXINT);
+  SPATIAL_ATTR ("dilations", dilations, sp);
+  for (int i = 0; i < n; i++)
+    p->dilations[2 - sp + i] = (int) CLAMP (v[i], 0, G_MAXINT);
+  SPATIAL_ATTR ("pads", pads, 2 * sp);
+  for (int i = 0; i < n / 2; i++)
+    {
+      p->pads[2 - sp + i] = (int) CLAMP (v[i], -1, G_MAXINT);
+      p->pads[2 + 2 - sp + i] = (int) CLAMP (v[i + sp], -1, G_MAXINT);
+    }
+#undef SPATIAL_ATTR
+
+  for (int i = 0; i < 2; i++)
+    if (p->kernel[i] < 1 || p->kernel[i] > 4096 || p->strides[i] < 1 || p->strides[i] > 4096 ||
+        p->dilations[i] < 1 || p->dilations[i] > 4096 || p->pads[i] < 0 || p->pads[i + 2] < 0 ||
+        p->pads[i] > 65536 || p->pads[i + 2] > 65536)
+      {
+        lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_ATTR, node,
+                           "kernel, stride, dilation or pad value out of range");
+        return FALSE;
+      }
+
+  p->ceil_mode = allow_ceil ? (int) lens_attrs_get_int (attrs, "ceil_mode", 0) : 0;
+
+  if (strcmp (auto_pad, "SAME_UPPER") == 0 || strcmp (auto_pad, "SAME_LOWER") == 0)
+    {
+      for (int i = 0; i < 2; i++)
+        {
+          int64_t out = (in[i] + p->strides[i] - 1) / p->strides[i];
+          int64_t ext = (int64_t) (p->kernel[i] - 1) * p->dilations[i] + 1;
+          int64_t total = MAX (0, (out - 1) * p->strides[i] + ext - in[i]);
+          int64_t small = total / 2;
+
+          p->pads[i] = (int) (auto_pad[5] == 'U' ? small : total - small);
+          p->pads[i + 2] = (int) (total - p->pads[i]);
+        }
+    }
+  else if (strcmp (auto_pad, "VALID") == 0)
+    {
+      for (int i = 0; i < 4; i++)
+        p->pads[i] = 0;
+    }
+  else if (strcmp (auto_pad, "NOTSET") != 0)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_ATTR, node,
+                         "auto_pad value '%s' is not supported", auto_pad);
+      return FALSE;
+    }
+
+  for (int i = 0; i < 2; i++)
+    {
+      int64_t ext = (int64_t) (p->kernel[i] - 1) * p->dilations[i] + 1;
+      int64_t span = in[i] + p->pads[i] + p->pads[i + 2] - ext;
+      int64_t out;
+
+      if (span < 0)
+        {
+          lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                             "the window (%" G_GINT64_FORMAT ") is larger than the padded input "
+                             "(%" G_GINT64_FORMAT ")", ext, in[i] + p->pads[i] + p->pads[i + 2]);
+          return FALSE;
+        }
+      if (p->ceil_mode)
+        {
+          out = (span + p->strides[i] - 1) / p->strides[i] + 1;
+          /* the last window must start inside the input or the begin padding */
+          if ((out - 1) * p->strides[i] >= in[i] + p->pads[i])
+            out--;
+        }
+      else
+        out = span / p->strides[i] + 1;
+      if (i == 0)
+        *out_h = (int) out;
+      else
+        *out_w = (int) out;
+    }
+  return TRUE;
+}
+
+gboolean
+lens_conv_setup (LensNode          *node,
+                 const LensAttrs   *attrs,
+                 const LensOpInput *in,
+                 LensOpOutput      *out,
+                 GError           **error)
+{
+  const LensShape *x = &in[0].shape, *w = &in[1].shape;
+  int kernel[2], oh, ow, group;
+  int64_t n, c, h, wd, m, cg, k;
+
+  if (in[0].dtype != LENS_DTYPE_FLOAT32 || in[1].dtype != LENS_DTYPE_FLOAT32)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_TYPE, node, "inputs must be float32");
+      return FALSE;
+    }
+  if (x->ndim != w->ndim || x->ndim < 3 || x->ndim > 4)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                         "input has %d dimensions and weights %d; expected 3-D or 4-D both",
+                         x->ndim, w->ndim);
+      return FALSE;
+    }
+  for (int i = 2; i < w->ndim; i++)
+    kernel[i - 2] = (int) CLAMP (w->dims[i], 0, G_MAXINT);
+  if (!lens_window_setup (node, attrs, x, kernel, FALSE, &oh, &ow, error))
+    return FALSE;
+  /* the weights' spatial size is authoritative */
+  if (node->p.kernel[0] != (x->ndim == 4 ? kernel[0] : 1) ||
+      node->p.kernel[1] != kernel[x->ndim - 3])
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                         "kernel_shape does not match the weights' shape");
+      return FALSE;
+    }
+  group = (int) lens_attrs_get_int (attrs, "group", 1);
+  lens_nchw (x, &n, &c, &h, &wd);
+  m = w->dims[0];
+  cg = w->dims[1];
+  if (group < 1 || c % group != 0 || m % group != 0 || cg * group != c)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                         "input has %" G_GINT64_FORMAT " channels, weights expect %"
+                         G_GINT64_FORMAT " per group with group=%d", c, cg, group);
+      return FALSE;
+    }
+  if (in[2].present && (in[2].shape.ndim != 1 || in[2].shape.dims[0] != m))
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node, "bias must have %" G_GINT64_FORMAT
+                         " values", m);
+      return FALSE;
+    }
+  node->p.group = group;
+
+  out[0].dtype = LENS_DTYPE_FLOAT32;
+  out[0].shape = *x;
+  out[0].shape.dims[1] = m;
+  if (x->ndim == 4)
+    {
+      out[0].shape.dims[2] = oh;
+      out[0].shape.dims[3] = ow;
+    }
+  else
+    out[0].shape.dims[2] = ow;
+
+  k = cg * node->p.kernel[0] * node->p.kernel[1];
+  {
+    gboolean direct = node->p.kernel[0] == 1 && node->p.kernel[1] == 1 &&
+                      node->p.strides[0] == 1 && node->p.strides[1] == 1 &&
+                      node->p.pads[0] == 0 && node->p.pads[1] == 0 &&
+                      node->p.pads[2] == 0 && node->p.pads[3] == 0;
+    gsize ws;
+    if (!lens_size_mul ((gsize) k, (gsize) oh * (gsize) ow, &ws))
+      {
+        lens_op_set_error (error, LENS_NET_ERROR_TOO_LARGE, node, "im2col buffer too large");
+        return FALSE;
+      }
+    node->workspace_floats = direct ? 0 : ws;
+  }
+  node->n_params = lens_shape_numel (w) + (in[2].present ? (gsize) m : 0);
+  node->flops = 2ull * (guint64) m * (guint64) k * (guint64) oh * (guint64) ow;
+  return TRUE;
+}
+
+/* Unfolds one group of one image into columns:
+ * x [Cg,H,W] -> cols [Cg*KH*KW, OH*OW] */
+static void
+im2col (const float        *x,
+        int64_t             cg,
+        int64_t             h,
+        int64_t             w,
+        int64_t             oh,
+        int64_t             ow,
+        const LensOpParams *p,
+        float              *cols)
+{
+  for (int64_t c = 0; c < cg; c++)
+    for (int ki = 0; ki < p->kernel[0]; ki++)
+      for (int kj = 0; kj < p->kernel[1]; kj++)
+        {
+          float *row = cols + ((c * p->kernel[0] + ki) * p->kernel[1] + kj) * oh * ow;
+          const float *plane = x + c * h * w;
+
+          for (int64_t y = 0; y < oh; y++)
+            {
+              int64_t iy = y * p->strides[0] - p->pads[0] + (int64_t) ki * p->dilations[0];
+              float *dst = row + y * ow;
+
+              if (iy < 0 || iy >= h)
+                {
+                  memset (dst, 0, sizeof (float) * ow);
+                  continue;
+                }
+              if (p->strides[1] == 1)
+                {
+                  /* contiguous run between the left and right padding */
+                  int64_t off = (int64_t) kj * p->dilations[1] - p->pads[1];
+                  int64_t lo = CLAMP (-off, 0, ow), hi = CLAMP (w - off, 0, ow);
+                  if (lo > 0)
+                    memset (dst, 0, sizeof (float) * lo);
+                  if (hi > lo)
+                    memcpy (dst + lo, plane + iy * w + lo + off, sizeof (float) * (hi - lo));
+                  if (hi < ow)
+                    memset (dst + MAX (hi, lo), 0, sizeof (float) * (ow - MAX (hi, lo)));
+                  continue;
+                }
+              for (int64_t xo = 0; xo < ow; xo++)
+                {
+                  int64_t ix = xo * p->strides[1] - p->pads[1] + (int64_t) kj * p->dilations[1];
+                  dst[xo] = ix >= 0 && ix < w ? plane[iy * w + ix] : 0.0f;
+                }
+            }
+        }
+}
+
+/* x [N,C,H,W] w [M,C/g,KH,KW] b [M] -> y [N,M,OH,OW] */
+void
+lens_conv_forward (const LensNode    *node,
+                   const LensTensor **in,
+                   LensTensor       **out,
+                   const LensExec    *exec)
+{
+  const LensOpParams *p = &node->p;
+  const float *x = in[0]->data, *wt = in[1]->data;
+  const float *bias = node->n_inputs > 2 && in[2] != NULL ? in[2]->data : NULL;
+  float *y = out[0]->data;
+  int64_t n, c, h, w, m, oc, oh, ow;
+  int64_t g = p->group, cg, mg, k, plane;
+
+  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
+  lens_nchw (&out[0]->shape, &n, &m, &oh, &ow);
+  cg = c / g;
+  mg = m / g;
+  k = cg * p->kernel[0] * p->kernel[1];
+  plane = oh * ow;
+  (void) oc;
+
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t gi = 0; gi < g; gi++)
+      {
+        const float *xg = x + (b * c + gi * cg) * h * w;
+        const float *wg = wt + gi * mg * k;
+        float *yg = y + (b * m + gi * mg) * plane;
+        const float *cols = xg;
+
+        if (exec->workspace != NULL && node->workspace_floats > 0)
+          {
+            im2col (xg, cg, h, w, oh, ow, p, exec->workspace);
+            cols = exec->workspace;
+          }
+        lens_blas_sgemm (FALSE, FALSE, (int) mg, (int) plane, (int) k, 1.0f, wg, (int) k,
+                         cols, (int) plane, 0.0f, yg, (int) plane);
+        if (bias != NULL)
+          for (int64_t j = 0; j < mg; j++)
+            {
+              float bv = bias[gi * mg + j];
+              float *row = yg + j * plane;
+              for (int64_t i = 0; i < plane; i++)
+                row[i] += bv;
+            }
+      }
+}
+
+/* Naive direct convolution, for tests against the fast path. */
+void
+lens_conv_reference (const LensNode    *node,
+                     const LensTensor **in,
+                     LensTensor       **out,
+                     const LensExec    *exec)
+{
+  const LensOpParams *p = &node->p;
+  const float *x = in[0]->data, *wt = in[1]->data;
+  const float *bias = node->n_inputs > 2 && in[2] != NULL ? in[2]->data : NULL;
+  float *y = out[0]->data;
+  int64_t n, c, h, w, m, oh, ow, cg, mg;
+
+  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
+  lens_nchw (&out[0]->shape, &n, &m, &oh, &ow);
+  cg = c / p->group;
+  mg = m / p->group;
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t o = 0; o < m; o++)
+      for (int64_t yy = 0; yy < oh; yy++)
+        for (int64_t xx = 0; xx < ow; xx++)
+          {
+            double acc = bias ? bias[o] : 0.0;
+            int64_t gi = o / mg;
+
+            for (int64_t ci = 0; ci < cg; ci++)
+              for (int ki = 0; ki < p->kernel[0]; ki++)
+                for (int kj = 0; kj < p->kernel[1]; kj++)
+                  {
+                    int64_t iy = yy * p->strides[0] - p->pads[0] + (int64_t) ki * p->dilations[0];
+                    int64_t ix = xx * p->strides[1] - p->pads[1] + (int64_t) kj * p->dilations[1];
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                      continue;
+                    acc += (double) x[((b * c + gi * cg + ci) * h + iy) * w + ix] *
+                           wt[((o * cg + ci) * p->kernel[0] + ki) * p->kernel[1] + kj];
+                  }
+            y[((b * m + o) * oh + yy) * ow + xx] = (float) acc;
+          }
+}

@@ -1,0 +1,227 @@
+/* dense.c: Gemm and MatMul through BLAS */
+#define G_LOG_DOMAIN "dense"
+
+#include "ops-common.h"
+#include "lens-blas.h"
+
+#include <string.h>
+
+gboolean
+lens_gemm_setup (LensNode          *node,
+                 const LensAttrs   *attrs,
+                 const LensOpInput *in,
+                 LensOpOutput      *out,
+                 GError           **error)
+{
+  LensOpParams *p = &node->p;
+  const LensShape *a = &in[0].shape, *b = &in[1].shape;
+  int64_t m, k, k2, n;
+
+  p->alpha = lens_attrs_get_float (attrs, "alpha", 1.0f);
+  p->beta = lens_attrs_get_float (attrs, "beta", 1.0f);
+  p->trans_a = (int) lens_attrs_get_int (attrs, "transA", 0);
+  p->trans_b = (int) lens_attrs_get_int (attrs, "transB", 0);
+  if (a->ndim != 2 || b->ndim != 2 || in[0].dtype != LENS_DTYPE_FLOAT32 ||
+      in[1].dtype != LENS_DTYPE_FLOAT32)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                         "A and B must be 2-D float matrices (got ranks %d and %d)",
+                         a->ndim, b->ndim);
+      return FALSE;
+    }
+  m = p->trans_a ? a->dims[1] : a->dims[0];
+  k = p->trans_a ? a->dims[0] : a->dims[1];
+  k2 = p->trans_b ? b->dims[1] : b->dims[0];
+  n = p->trans_b ? b->dims[0] : b->dims[1];
+  if (k != k2)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                         "inner dimensions differ: A gives %" G_GINT64_FORMAT ", B %"
+                         G_GINT64_FORMAT, k, k2);
+      return FALSE;
+    }
+  if (k > G_MAXINT || m > G_MAXINT || n > G_MAXINT)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_TOO_LARGE, node, "matrix too large");
+      return FALSE;
+    }
+  out[0].dtype = LENS_DTYPE_FLOAT32;
+  out[0].shape = lens_shape_make (2, (int64_t[]) { m, n });
+  if (node->n_inputs > 2 && in[2].present)
+    {
+      LensShape bs;
+      if (!lens_shape_broadcast (&out[0].shape, &in[2].shape, &bs) ||
+          !lens_shape_equal (&bs, &out[0].shape))
+        {
+          lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                             "C does not broadcast to [%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+                             "]", m, n);
+          return FALSE;
+        }
+    }
+  node->n_params = lens_shape_numel (b) +
+                   (node->n_inputs > 2 && in[2].present ? lens_shape_numel (&in[2].shape) : 0);
+  node->flops = 2ull * (guint64) m * (guint64) n * (guint64) k;
+  return TRUE;
+}
+
+/* Fills y [M,N] with beta * C broadcast (C may be scalar, [N], [M,1], [M,N]). */
+static void
+fill_bias (const LensTensor *c,
+           float             beta,
+           float            *y,
+           int64_t           m,
+           int64_t           n)
+{
+  const float *cv = c->data;
+  int64_t cm = c->shape.ndim == 2 ? c->shape.dims[0] : 1;
+  int64_t cn = c->shape.ndim >= 1 ? c->shape.dims[c->shape.ndim - 1] : 1;
+
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++)
+      y[i * n + j] = beta * cv[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+}
+
+/* a [M,K] b [K,N] c [M,N]~ -> y [M,N] */
+void
+lens_gemm_forward (const LensNode    *node,
+                   const LensTensor **in,
+                   LensTensor       **out,
+                   const LensExec    *exec)
+{
+  const LensOpParams *p = &node->p;
+  int64_t m = out[0]->shape.dims[0], n = out[0]->shape.dims[1];
+  int64_t k = p->trans_a ? in[0]->shape.dims[0] : in[0]->shape.dims[1];
+  gboolean has_c = node->n_inputs > 2 && in[2] != NULL && p->beta != 0.0f;
+  float *y = out[0]->data;
+
+  if (has_c)
+    fill_bias (in[2], p->beta, y, m, n);
+  lens_blas_sgemm (p->trans_a, p->trans_b, (int) m, (int) n, (int) k, p->alpha,
+                   in[0]->data, (int) in[0]->shape.dims[1], in[1]->data,
+                   (int) in[1]->shape.dims[1], has_c ? 1.0f : 0.0f, y, (int) n);
+}
+
+void
+lens_gemm_reference (const LensNode    *node,
+                     const LensTensor **in,
+                     LensTensor       **out,
+                     const LensExec    *exec)
+{
+  const LensOpParams *p = &node->p;
+  int64_t m = out[0]->shape.dims[0], n = out[0]->shape.dims[1];
+  int64_t k = p->trans_a ? in[0]->shape.dims[0] : in[0]->shape.dims[1];
+  int64_t lda = in[0]->shape.dims[1], ldb = in[1]->shape.dims[1];
+  const float *a = in[0]->data, *b = in[1]->data;
+  float *y = out[0]->data;
+
+  if (node->n_inputs > 2 && in[2] != NULL)
+    fill_bias (in[2], p->beta, y, m, n);
+  else
+    memset (y, 0, sizeof (float) * m * n);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++)
+      {
+        double acc = 0.0;
+        for (int64_t t = 0; t < k; t++)
+          acc += (double) (p->trans_a ? a[t * lda + i] : a[i * lda + t]) *
+                 (p->trans_b ? b[j * ldb + t] : b[t * ldb + j]);
+        y[i * n + j] += (float) (p->alpha * acc);
+      }
+}
+
+gboolean
+lens_matmul_setup (LensNode          *node,
+                   const LensAttrs   *attrs,
+                   const LensOpInput *in,
+                   LensOpOutput      *out,
+                   GError           **error)
+{
+  LensShape a = in[0].shape, b = in[1].shape, ba = { 0 }, bb = { 0 }, batch;
+  int64_t m, k, n;
+  gboolean a_vec = a.ndim == 1, b_vec = b.ndim == 1;
+
+  if (in[0].dtype != LENS_DTYPE_FLOAT32 || in[1].dtype != LENS_DTYPE_FLOAT32 ||
+      a.ndim < 1 || b.ndim < 1)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node, "inputs must be float tensors");
+      return FALSE;
+    }
+  m = a_vec ? 1 : a.dims[a.ndim - 2];
+  k = a.dims[a.ndim - 1];
+  n = b_vec ? 1 : b.dims[b.ndim - 1];
+  if ((b_vec ? b.dims[0] : b.dims[b.ndim - 2]) != k)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node, "inner dimensions differ");
+      return FALSE;
+    }
+  ba.ndim = MAX (0, a.ndim - 2);
+  memcpy (ba.dims, a.dims, sizeof (int64_t) * ba.ndim);
+  bb.ndim = MAX (0, b.ndim - 2);
+  memcpy (bb.dims, b.dims, sizeof (int64_t) * bb.ndim);
+  if (!lens_shape_broadcast (&ba, &bb, &batch))
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node, "batch dimensions do not broadcast");
+      return FALSE;
+    }
+  out[0].dtype = LENS_DTYPE_FLOAT32;
+  out[0].shape = batch;
+  if (!a_vec)
+    out[0].shape.dims[out[0].shape.ndim++] = m;
+  if (!b_vec)
+    out[0].shape.dims[out[0].shape.ndim++] = n;
+  if (out[0].shape.ndim > LENS_MAX_DIMS)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node, "too many dimensions");
+      return FALSE;
+    }
+  node->n_params = in[1].constant ? lens_shape_numel (&in[1].shape) : 0;
+  node->flops = 2ull * lens_shape_numel (&batch) * (guint64) m * (guint64) n * (guint64) k;
+  return TRUE;
+}
+
+/* a [...,M,K] b [...,K,N] -> y [...,M,N] */
+void
+lens_matmul_forward (const LensNode    *node,
+                     const LensTensor **in,
+                     LensTensor       **out,
+                     const LensExec    *exec)
+{
+  const LensShape *a = &in[0]->shape, *b = &in[1]->shape;
+  gboolean a_vec = a->ndim == 1, b_vec = b->ndim == 1;
+  int64_t m = a_vec ? 1 : a->dims[a->ndim - 2], k = a->dims[a->ndim - 1];
+  int64_t n = b_vec ? 1 : b->dims[b->ndim - 1];
+  int ra = MAX (0, a->ndim - 2), rb = MAX (0, b->ndim - 2);
+  int rank = MAX (ra, rb);
+  gsize batches = 1;
+  int64_t dims[LENS_MAX_DIMS], sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
+  int64_t stride_a = m * k, stride_b = k * n;
+
+  for (int i = rank - 1; i >= 0; i--)
+    {
+      int ia = ra - rank + i, ib = rb - rank + i;
+      int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+      dims[i] = MAX (da, db);
+      sa[i] = da == 1 ? 0 : stride_a;
+      sb[i] = db == 1 ? 0 : stride_b;
+      stride_a *= da;
+      stride_b *= db;
+      batches *= (gsize) dims[i];
+    }
+  for (gsize t = 0; t < batches; t++)
+    {
+      gsize rest = t;
+      int64_t oa = 0, ob = 0;
+      for (int i = rank - 1; i >= 0; i--)
+        {
+          int64_t idx = (int64_t) (rest % (gsize) dims[i]);
+          rest /= (gsize) dims[i];
+          oa += idx * sa[i];
+          ob += idx * sb[i];
+        }
+      lens_blas_sgemm (FALSE, FALSE, (int) m, (int) n, (int) k, 1.0f,
+                       (const float *) in[0]->data + oa, (int) k,
+                       (const float *) in[1]->data + ob, (int) n, 0.0f,
+                       (float *) out[0]->data + t * m * n, (int) n);
+    }
+}

@@ -1,0 +1,223 @@
+/* pool.c: MaxPool (with switches), AveragePool, GlobalAveragePool/GlobalMaxPool */
+#define G_LOG_DOMAIN "pool"
+
+#include "ops-common.h"
+
+#include <float.h>
+
+static gboolean
+pool_setup (LensNode          *node,
+            const LensAttrs   *attrs,
+            const LensOpInput *in,
+            LensOpOutput      *out,
+            GError           **error)
+{
+  int oh, ow;
+  const LensShape *x = &in[0].shape;
+
+  if (in[0].dtype != LENS_DTYPE_FLOAT32)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_TYPE, node, "input must be float32");
+      return FALSE;
+    }
+  if (lens_attrs_get_int (attrs, "storage_order", 0) != 0)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_ATTR, node,
+                         "storage_order=1 (column-major indices) is not supported");
+      return FALSE;
+    }
+  if (!lens_window_setup (node, attrs, x, NULL, TRUE, &oh, &ow, error))
+    return FALSE;
+  out[0].dtype = LENS_DTYPE_FLOAT32;
+  out[0].shape = *x;
+  if (x->ndim == 4)
+    {
+      out[0].shape.dims[2] = oh;
+      out[0].shape.dims[3] = ow;
+    }
+  else
+    out[0].shape.dims[2] = ow;
+  out[1].dtype = LENS_DTYPE_INT64;
+  out[1].shape = out[0].shape;
+  node->flops = lens_shape_numel (&out[0].shape) * (guint64) node->p.kernel[0] * node->p.kernel[1];
+  return TRUE;
+}
+
+gboolean
+lens_maxpool_setup (LensNode          *node,
+                    const LensAttrs   *attrs,
+                    const LensOpInput *in,
+                    LensOpOutput      *out,
+                    GError           **error)
+{
+  return pool_setup (node, attrs, in, out, error);
+}
+
+gboolean
+lens_averagepool_setup (LensNode          *node,
+                        const LensAttrs   *attrs,
+                        const LensOpInput *in,
+                        LensOpOutput      *out,
+                        GError           **error)
+{
+  if (lens_attrs_find (attrs, "dilations") != NULL)
+    {
+      gint64 d[4];
+      int n = lens_attrs_get_ints (attrs, "dilations", d, 4);
+      for (int i = 0; i < n; i++)
+        if (d[i] != 1)
+          {
+            lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_ATTR, node,
+                               "dilated average pooling is not supported");
+            return FALSE;
+          }
+    }
+  node->p.count_include_pad = (int) lens_attrs_get_int (attrs, "count_include_pad", 0);
+  return pool_setup (node, attrs, in, out, error);
+}
+
+/* x [N,C,H,W] -> y [N,C,OH,OW], switches [N,C,OH,OW] (flat index in the H*W plane) */
+void
+lens_maxpool_forward (const LensNode    *node,
+                      const LensTensor **in,
+                      LensTensor       **out,
+                      const LensExec    *exec)
+{
+  const LensOpParams *p = &node->p;
+  const float *x = in[0]->data;
+  float *y = out[0]->data;
+  int64_t *indices = node->n_outputs > 1 ? out[1]->data : NULL;
+  int32_t *sw = exec->switches;
+  int64_t n, c, h, w, oh, ow;
+
+  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
+  lens_nchw (&out[0]->shape, &n, &c, &oh, &ow);
+  for (int64_t nc = 0; nc < n * c; nc++)
+    {
+      const float *plane = x + nc * h * w;
+
+      for (int64_t yy = 0; yy < oh; yy++)
+        for (int64_t xx = 0; xx < ow; xx++)
+          {
+            /* first maximum in row-major order wins; padding never does */
+            float best = -FLT_MAX;
+            int64_t arg = -1;
+            int64_t o = (nc * oh + yy) * ow + xx;
+
+            for (int ki = 0; ki < p->kernel[0]; ki++)
+              {
+                int64_t iy = yy * p->strides[0] - p->pads[0] + (int64_t) ki * p->dilations[0];
+                if (iy < 0 || iy >= h)
+                  continue;
+                for (int kj = 0; kj < p->kernel[1]; kj++)
+                  {
+                    int64_t ix = xx * p->strides[1] - p->pads[1] + (int64_t) kj * p->dilations[1];
+                    float v;
+                    if (ix < 0 || ix >= w)
+                      continue;
+                    v = plane[iy * w + ix];
+                    if (arg < 0 || v > best)
+                      {
+                        best = v;
+                        arg = iy * w + ix;
+                      }
+                  }
+              }
+            y[o] = arg >= 0 ? best : 0.0f;
+            if (sw != NULL)
+              sw[o] = (int32_t) arg;
+            if (indices != NULL)
+              indices[o] = arg >= 0 ? nc * h * w + arg : -1;
+          }
+    }
+}
+
+void
+lens_averagepool_forward (const LensNode    *node,
+                          const LensTensor **in,
+                          LensTensor       **out,
+                          const LensExec    *exec)
+{
+  const LensOpParams *p = &node->p;
+  const float *x = in[0]->data;
+  float *y = out[0]->data;
+  int64_t n, c, h, w, oh, ow;
+
+  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
+  lens_nchw (&out[0]->shape, &n, &c, &oh, &ow);
+  for (int64_t nc = 0; nc < n * c; nc++)
+    {
+      const float *plane = x + nc * h * w;
+
+      for (int64_t yy = 0; yy < oh; yy++)
+        for (int64_t xx = 0; xx < ow; xx++)
+          {
+            int64_t y0 = yy * p->strides[0] - p->pads[0];
+            int64_t x0 = xx * p->strides[1] - p->pads[1];
+            int64_t y1 = y0 + p->kernel[0], x1 = x0 + p->kernel[1];
+            /* the divisor counts padded cells (count_include_pad) but never
+             * the overflow that ceil_mode adds past the end padding */
+            int64_t py0 = MAX (y0, -p->pads[0]), py1 = MIN (y1, h + p->pads[2]);
+            int64_t px0 = MAX (x0, -p->pads[1]), px1 = MIN (x1, w + p->pads[3]);
+            int64_t vy0 = MAX (y0, 0), vy1 = MIN (y1, h);
+            int64_t vx0 = MAX (x0, 0), vx1 = MIN (x1, w);
+            double acc = 0.0;
+            int64_t count;
+
+            for (int64_t iy = vy0; iy < vy1; iy++)
+              for (int64_t ix = vx0; ix < vx1; ix++)
+                acc += plane[iy * w + ix];
+            count = p->count_include_pad ? (py1 - py0) * (px1 - px0)
+                                         : MAX (0, vy1 - vy0) * MAX (0, vx1 - vx0);
+            y[(nc * oh + yy) * ow + xx] = count > 0 ? (float) (acc / (double) count) : 0.0f;
+          }
+    }
+}
+
+gboolean
+lens_globalpool_setup (LensNode          *node,
+                       const LensAttrs   *attrs,
+                       const LensOpInput *in,
+                       LensOpOutput      *out,
+                       GError           **error)
+{
+  if (in[0].shape.ndim < 3 || in[0].dtype != LENS_DTYPE_FLOAT32)
+    {
+      lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                         "input must be a float32 tensor with spatial dimensions");
+      return FALSE;
+    }
+  out[0].dtype = LENS_DTYPE_FLOAT32;
+  out[0].shape = in[0].shape;
+  for (int i = 2; i < out[0].shape.ndim; i++)
+    out[0].shape.dims[i] = 1;
+  node->flops = lens_shape_numel (&in[0].shape);
+  return TRUE;
+}
+
+/* x [N,C,...] -> y [N,C,1,...] */
+void
+lens_globalpool_forward (const LensNode    *node,
+                         const LensTensor **in,
+                         LensTensor       **out,
+                         const LensExec    *exec)
+{
+  const float *x = in[0]->data;
+  float *y = out[0]->data;
+  int64_t nc = in[0]->shape.dims[0] * in[0]->shape.dims[1];
+  gsize plane = lens_tensor_numel (in[0]) / (gsize) MAX (nc, 1);
+
+  for (int64_t i = 0; i < nc; i++)
+    {
+      const float *src = x + i * plane;
+      double acc = 0.0;
+      float best = src[0];
+
+      for (gsize j = 0; j < plane; j++)
+        {
+          acc += src[j];
+          best = MAX (best, src[j]);
+        }
+      y[i] = node->op == LENS_OP_GLOBALMAXPOOL ? best : (float) (acc / (double) plane);
+    }
+}
