@@ -98,7 +98,7 @@ bench (LensNet    *net,
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "model");
-      json_builder_add_string_value (builder, model_path);
+      lens_cli_json_add_string (builder, model_path);
       json_builder_set_member_name (builder, "input_shape");
       lens_cli_json_add_shape (builder, &lens_trace_get_input (trace)->shape);
       json_builder_set_member_name (builder, "threads");

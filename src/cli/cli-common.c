@@ -149,6 +149,44 @@ lens_cli_fail (const char *format,
   return LENS_CLI_EXIT_RUNTIME;
 }
 
+/* Whether @text names the file @display: quoted (“x”, 'x', "x") or as the
+ * "x: " prefix, so that a short name is not found inside other words. */
+static gboolean
+names_file (const char *text,
+            const char *display)
+{
+  /* Opening and closing quotes, in pairs. */
+  static const char *const quotes[] = { "\u201c", "\u201d", "'", "'", "\"", "\"" };
+  g_autofree char *prefix = g_strconcat (display, ": ", NULL);
+
+  if (g_str_has_prefix (text, prefix))
+    return TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS (quotes); i += 2)
+    {
+      g_autofree char *quoted = g_strconcat (quotes[i], display, quotes[i + 1], NULL);
+
+      if (strstr (text, quoted) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+int
+lens_cli_fail_file (const char   *action,
+                    const char   *path,
+                    const GError *error,
+                    const char   *hint)
+{
+  g_autofree char *text = lens_cli_error_text (error);
+  g_autofree char *display = g_filename_display_name (path);
+
+  /* Engine messages usually name the file already; say it only once. */
+  if (names_file (text, display))
+    return lens_cli_fail ("%s.%s%s%s", text, hint ? " " : "", hint ? hint : "", hint ? "." : "");
+  return lens_cli_fail ("%s '%s': %s.%s%s%s", action, display, text, hint ? " " : "",
+                        hint ? hint : "", hint ? "." : "");
+}
+
 int
 lens_cli_usage_error (const char *verb,
                       const char *format,
@@ -210,7 +248,8 @@ lens_cli_parse_size (const char *text,
   return TRUE;
 }
 
-/* What the user can do about a load failure, by error code. */
+/* What the user can do about a load failure, by error code (NULL: nothing
+ * to add to the message). */
 static const char *
 load_hint (const GError *error)
 {
@@ -232,6 +271,9 @@ load_hint (const GError *error)
         case LENS_NET_ERROR_SHAPE:
           return "Check the model, or pass a different --input-size";
         case LENS_NET_ERROR_DYNAMIC_SHAPE:
+          /* The engine's message may already say so. */
+          if (strstr (error->message, "--input-size") != NULL)
+            return NULL;
           return "Pass the input size with --input-size HxW";
         case LENS_NET_ERROR_TOO_LARGE:
           return "Use a smaller --input-size or a smaller model";
@@ -263,15 +305,27 @@ lens_cli_load_net (const char          *path,
   net = lens_net_load_onnx (path, &options, &error);
   if (net == NULL)
     {
-      g_autofree char *text = lens_cli_error_text (error);
-
-      *exit_code = lens_cli_fail ("cannot open model '%s': %s. %s.", path, text,
-                                  load_hint (error));
+      *exit_code = lens_cli_fail_file ("cannot open model", path, error, load_hint (error));
       return NULL;
     }
 
   *exit_code = LENS_CLI_EXIT_OK;
   return net;
+}
+
+void
+lens_cli_json_add_string (JsonBuilder *builder,
+                          const char  *text)
+{
+  g_autofree char *valid = NULL;
+
+  if (text == NULL)
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+  valid = g_utf8_make_valid (text, -1);
+  json_builder_add_string_value (builder, valid);
 }
 
 void
@@ -371,10 +425,8 @@ load_profile (const char      *model_path,
       profile = lens_profile_load (profile_path, &error);
       if (profile == NULL)
         {
-          g_autofree char *text = lens_cli_error_text (error);
-
-          lens_cli_fail ("cannot read profile '%s': %s. Check the path and the profile format "
-                         "described in the README.", profile_path, text);
+          lens_cli_fail_file ("cannot read profile", profile_path, error,
+                              "Check the path and the profile format (docs/profile.md)");
           return FALSE;
         }
     }
@@ -427,10 +479,9 @@ lens_cli_load_input (LensNet      *net,
       tensor = lens_npy_load (npy_path, &error);
       if (tensor == NULL)
         {
-          g_autofree char *text = lens_cli_error_text (error);
-
-          return fail ("cannot read input '%s': %s. Pass a float32 .npy file "
-                       "saved by numpy.save.", npy_path, text);
+          lens_cli_fail_file ("cannot read input", npy_path, error,
+                              "Pass a float32 .npy file saved by numpy.save");
+          return FALSE;
         }
       if (tensor->dtype != LENS_DTYPE_FLOAT32)
         return fail ("input '%s' is not float32. Convert it with "
@@ -480,19 +531,17 @@ lens_cli_load_input (LensNet      *net,
       image = lens_image_load (image_path, &error);
       if (image == NULL)
         {
-          g_autofree char *text = lens_cli_error_text (error);
-
-          return fail ("cannot open image '%s': %s. Pass a PNG or JPEG file.",
-                       image_path, text);
+          lens_cli_fail_file ("cannot open image", image_path, error,
+                              "Pass a PNG or JPEG file");
+          return FALSE;
         }
 
       tensor = lens_image_to_tensor (image, &input->profile->pre, &error);
       if (tensor == NULL)
         {
-          g_autofree char *text = lens_cli_error_text (error);
-
-          return fail ("cannot preprocess image '%s': %s. Check the profile's "
-                       "input size and resize settings.", image_path, text);
+          lens_cli_fail_file ("cannot preprocess image", image_path, error,
+                              "Check the profile's input size and resize settings");
+          return FALSE;
         }
 
       input->tensor = g_steal_pointer (&tensor);
@@ -519,49 +568,52 @@ dump_free (gpointer data)
 }
 
 GPtrArray *
-lens_cli_dumps_new (LensNet            *net,
-                    const char         *verb,
-                    const char * const *specs,
-                    int                *exit_code)
+lens_cli_dumps_parse (const char         *verb,
+                      const char * const *specs)
 {
   g_autoptr(GPtrArray) dumps = g_ptr_array_new_with_free_func (dump_free);
-
-  *exit_code = LENS_CLI_EXIT_OK;
 
   for (guint i = 0; specs != NULL && specs[i] != NULL; i++)
     {
       const char *eq = strchr (specs[i], '=');
       LensCliDump *dump;
-      int layer;
 
       if (eq == NULL || eq == specs[i] || eq[1] == '\0')
         {
-          *exit_code = lens_cli_usage_error (verb, "--dump-npy '%s' is not LAYER=FILE",
-                                             specs[i]);
+          lens_cli_usage_error (verb, "--dump-npy '%s' is not LAYER=FILE", specs[i]);
           return NULL;
         }
 
       dump = g_new0 (LensCliDump, 1);
       dump->name = g_strndup (specs[i], eq - specs[i]);
       dump->file = g_strdup (eq + 1);
+      dump->value = -1;
       g_ptr_array_add (dumps, dump);
+    }
 
-      layer = lens_net_find_layer (net, dump->name);
+  return g_steal_pointer (&dumps);
+}
+
+gboolean
+lens_cli_dumps_resolve (GPtrArray *dumps,
+                        LensNet   *net)
+{
+  for (guint i = 0; i < dumps->len; i++)
+    {
+      LensCliDump *dump = g_ptr_array_index (dumps, i);
+      int layer = lens_net_find_layer (net, dump->name);
+
       if (layer >= 0)
         dump->value = lens_net_layer_get_output (net, (guint) layer);
       else
         dump->value = lens_net_find_value (net, dump->name);
 
       if (dump->value < 0)
-        {
-          *exit_code = lens_cli_fail ("model '%s' has no layer or value named '%s'. Run '"
-                                      LENS_CLI_NAME " info MODEL' to list the layers.",
-                                      lens_net_get_name (net), dump->name);
-          return NULL;
-        }
+        return fail ("model '%s' has no layer or value named '%s'. Run '" LENS_CLI_NAME
+                     " info MODEL' to list the layers.", lens_net_get_name (net), dump->name);
     }
 
-  return g_steal_pointer (&dumps);
+  return TRUE;
 }
 
 gboolean
@@ -581,10 +633,9 @@ lens_cli_dumps_write (GPtrArray *dumps,
 
       if (!lens_npy_save (dump->file, value, &error))
         {
-          g_autofree char *text = lens_cli_error_text (error);
-
-          return fail ("cannot write '%s': %s. Check that its folder exists and "
-                       "is writable.", dump->file, text);
+          lens_cli_fail_file ("cannot write", dump->file, error,
+                              "Check that its folder exists and is writable");
+          return FALSE;
         }
     }
 

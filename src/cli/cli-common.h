@@ -66,6 +66,14 @@ gboolean            lens_cli_parse           (GOptionContext *context,
  * message become spaces) and returns LENS_CLI_EXIT_RUNTIME. */
 int                 lens_cli_fail            (const char *format,
                                               ...) G_GNUC_PRINTF (1, 2);
+/* A failure about @path: "convlens-cli: ACTION 'PATH': ERROR. HINT." on
+ * one line of stderr; "ACTION 'PATH': " is left out when the error message
+ * already names the file, and HINT (may be NULL) when the message already
+ * contains it.  Returns LENS_CLI_EXIT_RUNTIME. */
+int                 lens_cli_fail_file       (const char   *action,
+                                              const char   *path,
+                                              const GError *error,
+                                              const char   *hint);
 /* Prints "convlens-cli VERB: MESSAGE. Run 'convlens-cli VERB --help' for
  * usage." and returns LENS_CLI_EXIT_USAGE. */
 int                 lens_cli_usage_error     (const char *verb,
@@ -116,20 +124,24 @@ typedef struct
   int   value;
 } LensCliDump;
 
-/* Parses the specs and resolves LAYER (a layer name, a layer's output
- * value name, or any value name such as the input) in @net.  Returns an
- * array of LensCliDump, or NULL after printing the error; *exit_code is
- * LENS_CLI_EXIT_USAGE for a malformed spec, LENS_CLI_EXIT_RUNTIME for a
- * name the model does not have. */
-GPtrArray          *lens_cli_dumps_new       (LensNet            *net,
-                                              const char         *verb,
-                                              const char * const *specs,
-                                              int                *exit_code);
+/* Parses the LAYER=FILE specs (NULL @specs: no dumps).  Returns an array
+ * of LensCliDump, or NULL after printing a usage error. */
+GPtrArray          *lens_cli_dumps_parse     (const char         *verb,
+                                              const char * const *specs);
+/* Resolves each LAYER (a layer name, a layer's output value name, or any
+ * value name such as the input) in @net; FALSE after printing the error
+ * for a name the model does not have. */
+gboolean            lens_cli_dumps_resolve   (GPtrArray *dumps,
+                                              LensNet   *net);
 /* Writes every dump of a finished trace; FALSE after printing the error. */
 gboolean            lens_cli_dumps_write     (GPtrArray *dumps,
                                               LensTrace *trace);
 
 /* JSON helpers */
+/* Adds @text as a JSON string, with invalid UTF-8 (a file name, a name
+ * from a malformed model) replaced by U+FFFD; NULL becomes null. */
+void                lens_cli_json_add_string (JsonBuilder     *builder,
+                                              const char      *text);
 void                lens_cli_json_add_shape  (JsonBuilder     *builder,
                                               const LensShape *shape);
 /* Prints the builder's root on stdout followed by a newline. */

@@ -52,14 +52,14 @@ print_json (const LensNet *net,
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "model");
-  json_builder_add_string_value (builder, path);
+  lens_cli_json_add_string (builder, path);
   json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, lens_net_get_name (net));
+  lens_cli_json_add_string (builder, lens_net_get_name (net));
 
   json_builder_set_member_name (builder, "input");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, lens_net_get_input_name (net));
+  lens_cli_json_add_string (builder, lens_net_get_input_name (net));
   json_builder_set_member_name (builder, "shape");
   lens_cli_json_add_shape (builder, lens_net_get_input_shape (net));
   json_builder_end_object (builder);
@@ -76,9 +76,9 @@ print_json (const LensNet *net,
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, lens_net_layer_get_name (net, i));
+      lens_cli_json_add_string (builder, lens_net_layer_get_name (net, i));
       json_builder_set_member_name (builder, "op");
-      json_builder_add_string_value (builder, lens_net_layer_get_op (net, i));
+      lens_cli_json_add_string (builder, lens_net_layer_get_op (net, i));
       json_builder_set_member_name (builder, "output_shape");
       lens_cli_json_add_shape (builder, layer_shape (net, i));
       json_builder_set_member_name (builder, "params");
@@ -97,7 +97,7 @@ print_json (const LensNet *net,
   json_builder_add_int_value (builder, (gint64) lens_net_get_trace_bytes (net));
   json_builder_end_object (builder);
 
-  lens_cli_json_print (builder, TRUE);
+  lens_cli_json_print (builder, FALSE);
 }
 
 static void

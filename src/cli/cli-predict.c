@@ -94,9 +94,9 @@ print_json (const char          *model_path,
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "model");
-  json_builder_add_string_value (builder, model_path);
+  lens_cli_json_add_string (builder, model_path);
   json_builder_set_member_name (builder, "input");
-  json_builder_add_string_value (builder, input->source);
+  lens_cli_json_add_string (builder, input->source);
   json_builder_set_member_name (builder, "softmax_applied");
   json_builder_add_boolean_value (builder, softmax_applied);
   json_builder_set_member_name (builder, "top");
@@ -110,10 +110,7 @@ print_json (const char          *model_path,
       json_builder_set_member_name (builder, "class");
       json_builder_add_int_value (builder, k);
       json_builder_set_member_name (builder, "label");
-      if (label != NULL)
-        json_builder_add_string_value (builder, label);
-      else
-        json_builder_add_null_value (builder);
+      lens_cli_json_add_string (builder, label);
       json_builder_set_member_name (builder, "probability");
       json_builder_add_double_value (builder, ranked[r].p);
       json_builder_end_object (builder);
@@ -121,7 +118,7 @@ print_json (const char          *model_path,
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
-  lens_cli_json_print (builder, TRUE);
+  lens_cli_json_print (builder, FALSE);
 }
 
 static void
@@ -242,7 +239,7 @@ lens_cli_predict (int    argc,
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object instead of a table", NULL },
     { "input-npy", 0, 0, G_OPTION_ARG_FILENAME, &input_npy,
       "Use this float32 NCHW .npy array (already preprocessed) instead of an IMAGE", "FILE" },
-    { "dump-npy", 0, 0, G_OPTION_ARG_STRING_ARRAY, &dump_specs,
+    { "dump-npy", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dump_specs,
       "Write the activation of LAYER (a layer or value name from 'info') to FILE as .npy; "
       "repeatable", "LAYER=FILE" },
     { "profile", 0, 0, G_OPTION_ARG_FILENAME, &profile_path,
@@ -254,7 +251,6 @@ lens_cli_predict (int    argc,
   g_autoptr(LensNet) net = NULL;
   g_autoptr(GPtrArray) dumps = NULL;
   LensCliInput input = { 0 };
-  const char *image_path = NULL;
   int status = LENS_CLI_EXIT_OK;
 
   context = lens_cli_context_new ("predict", "MODEL [IMAGE]",
@@ -274,19 +270,20 @@ lens_cli_predict (int    argc,
     status = lens_cli_usage_error ("predict", "missing IMAGE (or --input-npy FILE)");
   else if (top < 1)
     status = lens_cli_usage_error ("predict", "--top must be at least 1, not %d", top);
+  else if ((dumps = lens_cli_dumps_parse ("predict", (const char * const *) dump_specs)) == NULL)
+    status = LENS_CLI_EXIT_USAGE;
   else
     {
       const char *model_path = argv[1];
+      const char *image_path = argc == 3 ? argv[2] : NULL;
 
-      image_path = argc == 3 ? argv[2] : NULL;
       lens_cli_apply_threads (&common);
       net = lens_cli_load_net (model_path, &common, &status);
       if (net != NULL)
-        dumps = lens_cli_dumps_new (net, "predict", (const char * const *) dump_specs, &status);
-      if (dumps != NULL)
         {
-          if (!lens_cli_load_input (net, model_path, image_path, input_npy, profile_path,
-                                    &input))
+          if (!lens_cli_dumps_resolve (dumps, net)
+              || !lens_cli_load_input (net, model_path, image_path, input_npy, profile_path,
+                                       &input))
             status = LENS_CLI_EXIT_RUNTIME;
           else
             status = predict (net, model_path, &input, dumps, top, json);

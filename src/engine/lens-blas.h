@@ -24,5 +24,7 @@ void lens_blas_sgemm (gboolean     trans_a,
 
 void lens_blas_set_threads (int n);
 int  lens_blas_get_threads (void);
+/* Name of the OpenBLAS kernel in use. */
+const char *lens_blas_get_core (void);
 
 G_END_DECLS

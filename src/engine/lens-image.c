@@ -554,24 +554,26 @@ typedef struct
 } Tap;
 
 /* torch's area_pixel_compute_source_index (align_corners=false, not
- * cubic): src = (dst + 0.5) * in / out - 0.5, clamped below at 0. */
+ * cubic): src = (dst + 0.5) * in / out - 0.5, clamped below at 0.  Taps
+ * for the output positions start .. start + count - 1 of an output of
+ * size out. */
 static Tap *
-make_taps (int in,
-           int out)
+make_taps (int    in,
+           gint64 out,
+           gint64 start,
+           int    count)
 {
-  Tap *taps = g_new (Tap, out);
-  const double scale = (double) in / out;
+  Tap *taps = g_new (Tap, count);
+  const double scale = (double) in / (double) out;
 
-  for (int i = 0; i < out; i++)
+  for (int i = 0; i < count; i++)
     {
-      double src = (i + 0.5) * scale - 0.5;
+      double src = ((double) (start + i) + 0.5) * scale - 0.5;
       int i0;
 
       if (src < 0)
         src = 0;
-      i0 = (int) src;
-      if (i0 > in - 1)
-        i0 = in - 1;
+      i0 = src < in - 1 ? (int) src : in - 1;
       taps[i].i0 = i0;
       taps[i].i1 = i0 < in - 1 ? i0 + 1 : i0;
       taps[i].frac = (float) (src - i0);
@@ -579,24 +581,21 @@ make_taps (int in,
   return taps;
 }
 
-LensImage *
-lens_image_resize (const LensImage *src,
-                   int              width,
-                   int              height)
+/* The window (left, top, width, height) of src resized to full_w x full_h,
+ * without making the whole resized image (which, for a long thin image
+ * resized by its shorter side, could be huge). */
+static LensImage *
+resize_window (const LensImage *src,
+               gint64           full_w,
+               gint64           full_h,
+               gint64           left,
+               gint64           top,
+               int              width,
+               int              height)
 {
-  g_autofree Tap *tx = NULL;
-  g_autofree Tap *ty = NULL;
-  LensImage *dst;
-
-  g_return_val_if_fail (src != NULL, NULL);
-  g_return_val_if_fail (width > 0 && height > 0, NULL);
-
-  if (width == src->width && height == src->height)
-    return lens_image_copy (src);
-
-  dst = lens_image_new (width, height);
-  tx = make_taps (src->width, width);
-  ty = make_taps (src->height, height);
+  g_autofree Tap *tx = make_taps (src->width, full_w, left, width);
+  g_autofree Tap *ty = make_taps (src->height, full_h, top, height);
+  LensImage *dst = lens_image_new (width, height);
 
   for (int y = 0; y < height; y++)
     {
@@ -612,14 +611,27 @@ lens_image_resize (const LensImage *src,
 
           for (int c = 0; c < 3; c++)
             {
-              float top = (1.0f - fx) * r0[a + c] + fx * r0[b + c];
-              float bottom = (1.0f - fx) * r1[a + c] + fx * r1[b + c];
+              float top_v = (1.0f - fx) * r0[a + c] + fx * r0[b + c];
+              float bottom_v = (1.0f - fx) * r1[a + c] + fx * r1[b + c];
 
-              *out++ = (1.0f - fy) * top + fy * bottom;
+              *out++ = (1.0f - fy) * top_v + fy * bottom_v;
             }
         }
     }
   return dst;
+}
+
+LensImage *
+lens_image_resize (const LensImage *src,
+                   int              width,
+                   int              height)
+{
+  g_return_val_if_fail (src != NULL, NULL);
+  g_return_val_if_fail (width > 0 && height > 0, NULL);
+
+  if (width == src->width && height == src->height)
+    return lens_image_copy (src);
+  return resize_window (src, width, height, 0, 0, width, height);
 }
 
 LensImage *
@@ -690,8 +702,7 @@ lens_image_prepare (const LensImage      *image,
                     const LensPreprocess *pre,
                     GError              **error)
 {
-  g_autoptr(LensImage) resized = NULL;
-  int new_w, new_h, top, left;
+  gint64 new_w, new_h, top, left;
 
   g_return_val_if_fail (image != NULL, NULL);
   g_return_val_if_fail (pre != NULL, NULL);
@@ -707,28 +718,25 @@ lens_image_prepare (const LensImage      *image,
   if (image->width <= image->height)
     {
       new_w = pre->resize_shorter;
-      new_h = (int) ((double) ((gint64) pre->resize_shorter * image->height) / image->width);
+      new_h = (gint64) ((double) ((gint64) pre->resize_shorter * image->height) / image->width);
     }
   else
     {
       new_h = pre->resize_shorter;
-      new_w = (int) ((double) ((gint64) pre->resize_shorter * image->width) / image->height);
+      new_w = (gint64) ((double) ((gint64) pre->resize_shorter * image->width) / image->height);
     }
   if (new_w < pre->width || new_h < pre->height)
     {
       g_set_error (error, LENS_IMAGE_ERROR, LENS_IMAGE_ERROR_UNSUPPORTED,
-                   "Cannot crop %d x %d from an image resized to %d x %d",
-                   pre->width, pre->height, new_w, new_h);
+                   "Cannot crop %d x %d from an image resized to %" G_GINT64_FORMAT " x %"
+                   G_GINT64_FORMAT, pre->width, pre->height, new_w, new_h);
       return NULL;
     }
-  resized = lens_image_resize (image, new_w, new_h);
 
   /* torchvision's center_crop rounds with Python's round(): half to even */
-  top = (int) rint ((new_h - pre->height) / 2.0);
-  left = (int) rint ((new_w - pre->width) / 2.0);
-  if (top == 0 && left == 0 && new_w == pre->width && new_h == pre->height)
-    return g_steal_pointer (&resized);
-  return lens_image_crop (resized, left, top, pre->width, pre->height);
+  top = (gint64) rint ((double) (new_h - pre->height) / 2.0);
+  left = (gint64) rint ((double) (new_w - pre->width) / 2.0);
+  return resize_window (image, new_w, new_h, left, top, pre->width, pre->height);
 }
 
 LensTensor *

@@ -168,14 +168,56 @@ typedef void     (*LensOpForward)  (const LensNode    *node,
                                     LensTensor       **outputs,
                                     const LensExec    *exec);
 
+/* How a backward signal crosses the non-linearities (DESIGN.md,
+ * "Projections"). */
+typedef enum
+{
+  LENS_BACK_DECONV,    /* Zeiler & Fergus: ReLU rectifies the signal */
+  LENS_BACK_GUIDED,    /* Springenberg: signal > 0 and forward input > 0 */
+  LENS_BACK_GRADIENT,  /* plain gradient: forward input > 0 */
+} LensBackMode;
+
 typedef struct
 {
-  const char   *onnx_name;
-  int           min_inputs, max_inputs;   /* max -1: variadic */
-  int           max_outputs;
-  LensOpSetup   setup;
-  LensOpForward forward;
-  LensOpForward reference;                /* naive kernel; NULL = forward is naive */
+  LensBackMode   mode;
+  gboolean       lrn_jacobian;  /* FALSE: LRN passes the signal unchanged */
+  float         *workspace;     /* as large as the forward workspace */
+  const int32_t *switches;      /* MaxPool: the forward pass's switches */
+} LensBackCtx;
+
+/* Adds the backward signal of each input into gin[i] (gin[i] NULL: not
+ * wanted).  in/out are the forward tensors; gout the signal at output 0. */
+typedef void     (*LensOpBackward) (const LensNode    *node,
+                                    const LensTensor **in,
+                                    const LensTensor **out,
+                                    const LensTensor  *gout,
+                                    LensTensor       **gin,
+                                    const LensBackCtx *ctx);
+
+/* A box of one spatial plane: rows [y0, y1), columns [x0, x1). */
+typedef struct
+{
+  int64_t y0, y1, x0, x1;
+} LensRegion;
+
+/* The region of input `i` that output region `out` depends on.
+ * Returns FALSE when the op mixes all positions (dense, global pool):
+ * then the whole input is needed. */
+typedef gboolean (*LensOpRegion)   (const LensNode    *node,
+                                    const LensShape   *in_shape,
+                                    const LensRegion  *out,
+                                    LensRegion        *in);
+
+typedef struct
+{
+  const char    *onnx_name;
+  int            min_inputs, max_inputs;  /* max -1: variadic */
+  int            max_outputs;
+  LensOpSetup    setup;
+  LensOpForward  forward;
+  LensOpForward  reference;               /* naive kernel; NULL = forward is naive */
+  LensOpBackward backward;                /* NULL: projections cannot cross it */
+  LensOpRegion   region;                  /* NULL: elementwise (same region) */
 } LensOpClass;
 
 const LensOpClass *lens_op_class      (LensOpType type);
@@ -223,6 +265,35 @@ gboolean        lens_axis_normalize    (gint64  axis,
                                 LensOpOutput *, GError **); \
   void     lens_##name##_forward (const LensNode *, const LensTensor **, LensTensor **, \
                                   const LensExec *)
+
+#define LENS_DECLARE_BACK(name) \
+  void lens_##name##_backward (const LensNode *, const LensTensor **, const LensTensor **, \
+                               const LensTensor *, LensTensor **, const LensBackCtx *)
+#define LENS_DECLARE_REGION(name) \
+  gboolean lens_##name##_region (const LensNode *, const LensShape *, const LensRegion *, \
+                                 LensRegion *)
+
+LENS_DECLARE_BACK (conv);
+LENS_DECLARE_BACK (maxpool);
+LENS_DECLARE_BACK (averagepool);
+LENS_DECLARE_BACK (globalpool);
+LENS_DECLARE_BACK (lrn);
+LENS_DECLARE_BACK (batchnorm);
+LENS_DECLARE_BACK (softmax);
+LENS_DECLARE_BACK (unary);
+LENS_DECLARE_BACK (clip);
+LENS_DECLARE_BACK (passthrough);
+LENS_DECLARE_BACK (binary);
+LENS_DECLARE_BACK (sum);
+LENS_DECLARE_BACK (gemm);
+LENS_DECLARE_BACK (matmul);
+LENS_DECLARE_BACK (concat);
+LENS_DECLARE_BACK (reshape);
+LENS_DECLARE_BACK (transpose);
+LENS_DECLARE_BACK (pad);
+LENS_DECLARE_REGION (window);
+LENS_DECLARE_REGION (global);
+LENS_DECLARE_REGION (pad);
 
 LENS_DECLARE_OP (conv);
 void lens_conv_reference (const LensNode *, const LensTensor **, LensTensor **, const LensExec *);

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "lens-trace"
 
 #include "lens-net-private.h"
+#include "lens-trace-private.h"
 
 #include <string.h>
 
@@ -206,4 +207,10 @@ lens_trace_get_switches (LensTrace *trace,
 {
   g_return_val_if_fail (layer < trace->net->layers->len, NULL);
   return trace->switches[layer];
+}
+
+float *
+lens_trace_get_workspace (LensTrace *trace)
+{
+  return trace->workspace;
 }

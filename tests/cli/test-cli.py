@@ -283,6 +283,23 @@ def case_info(cli, tmp, light):
     macs = 16 * 16 * 16 * (8 // 2) * 3 * 3
     check(conv2["flops"] >= 2 * macs, "grouped conv FLOPs >= 2 x MACs (%d)" % (2 * macs))
 
+    # A model whose H and W are dynamic needs --input-size; the shapes then
+    # follow it (by hand: pad-1 3x3 convs keep HxW, the 2x2 pool halves it).
+    import torch
+
+    dyn = os.path.join(tmp, "dyn.onnx")
+    torch.onnx.export(net, torch.zeros(1, 3, 32, 32), dyn, opset_version=11,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch", 2: "h", 3: "w"}})
+    expect_error(cli, ["info", dyn], 1, "--input-size")
+    sized = cli.json("info", dyn, "--input-size", "40x48", "--json")
+    if check(sized is not None, "info --input-size 40x48 --json parses"):
+        got = [l["output_shape"] for l in sized["layers"]]
+        want = [[1, 8, 40, 48], [1, 8, 40, 48], [1, 8, 20, 24], [1, 16, 20, 24],
+                [1, 16, 20, 24], [1, 16, 1, 1], [1, 16], [1, 10]]
+        check(got == want, "--input-size 40x48 shapes %r" % got)
+        check(sized["input"]["shape"] == [1, 3, 40, 48], "--input-size 40x48 input shape")
+
     rc, out, err = cli.run("info", model_path)
     check(rc == 0, "info (table) -> 0")
     check(all(l["name"] in out for l in layers), "the table names every layer")
@@ -300,13 +317,19 @@ def case_light(cli, tmp, light):
         path = os.path.join(light, name)
         model = onnx.load(path)
         init = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
-        # Float weights: the shapes fed to ConstantOfShape, plus any float
-        # initializer (int64 shape operands are not parameters).
-        n_params = 0
+        # Parameters: every float constant some node reads, i.e. the
+        # outputs of ConstantOfShape (numel = product of its shape operand)
+        # and float initializers.  Int64 shape operands are not
+        # parameters, nor is an initializer that no node reads.
+        sizes = {}
         for node in model.graph.node:
             if node.op_type == "ConstantOfShape":
-                n_params += int(np.prod(init[node.input[0]]))
-        n_params += sum(int(a.size) for a in init.values() if a.dtype == np.float32)
+                sizes[node.output[0]] = int(np.prod(init[node.input[0]]))
+        for key, a in init.items():
+            if a.dtype == np.float32:
+                sizes[key] = int(a.size)
+        read = set(i for node in model.graph.node for i in node.input)
+        n_params = sum(n for key, n in sizes.items() if key in read)
 
         info = cli.json("info", path, "--json")
         if not check(info is not None, "%s: info --json parses" % name):

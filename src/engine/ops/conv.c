@@ -368,3 +368,112 @@ lens_conv_reference (const LensNode    *node,
             y[((b * m + o) * oh + yy) * ow + xx] = (float) acc;
           }
 }
+
+/* Adds columns back into the image they were unfolded from (the transpose
+ * of im2col): cols [Cg*KH*KW, OH*OW] -> x [Cg,H,W] (accumulating). */
+static void
+col2im_add (const float        *cols,
+            int64_t             cg,
+            int64_t             h,
+            int64_t             w,
+            int64_t             oh,
+            int64_t             ow,
+            const LensOpParams *p,
+            float              *x)
+{
+  for (int64_t c = 0; c < cg; c++)
+    for (int ki = 0; ki < p->kernel[0]; ki++)
+      for (int kj = 0; kj < p->kernel[1]; kj++)
+        {
+          const float *row = cols + ((c * p->kernel[0] + ki) * p->kernel[1] + kj) * oh * ow;
+          float *plane = x + c * h * w;
+
+          for (int64_t y = 0; y < oh; y++)
+            {
+              int64_t iy = y * p->strides[0] - p->pads[0] + (int64_t) ki * p->dilations[0];
+              if (iy < 0 || iy >= h)
+                continue;
+              for (int64_t xo = 0; xo < ow; xo++)
+                {
+                  int64_t ix = xo * p->strides[1] - p->pads[1] + (int64_t) kj * p->dilations[1];
+                  if (ix >= 0 && ix < w)
+                    plane[iy * w + ix] += row[y * ow + xo];
+                }
+            }
+        }
+}
+
+/* gy [N,M,OH,OW] -> gx [N,C,H,W] += transposed convolution with the same
+ * weights (no bias): the deconvnet's filtering step. */
+void
+lens_conv_backward (const LensNode    *node,
+                    const LensTensor **in,
+                    const LensTensor **out,
+                    const LensTensor  *gout,
+                    LensTensor       **gin,
+                    const LensBackCtx *ctx)
+{
+  const LensOpParams *p = &node->p;
+  const float *wt = in[1]->data, *gy = gout->data;
+  float *gx;
+  int64_t n, c, h, w, m, oh, ow, cg, mg, k, plane, g = p->group;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
+  lens_nchw (&gout->shape, &n, &m, &oh, &ow);
+  cg = c / g;
+  mg = m / g;
+  k = cg * p->kernel[0] * p->kernel[1];
+  plane = oh * ow;
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t gi = 0; gi < g; gi++)
+      {
+        const float *wg = wt + gi * mg * k;
+        const float *gyg = gy + (b * m + gi * mg) * plane;
+        float *gxg = gx + (b * c + gi * cg) * h * w;
+
+        if (node->workspace_floats == 0)
+          {
+            /* 1x1, stride 1, no padding: gx_g += W_g^T gy_g directly */
+            lens_blas_sgemm (TRUE, FALSE, (int) k, (int) plane, (int) mg, 1.0f, wg, (int) k,
+                             gyg, (int) plane, 1.0f, gxg, (int) plane);
+            continue;
+          }
+        lens_blas_sgemm (TRUE, FALSE, (int) k, (int) plane, (int) mg, 1.0f, wg, (int) k,
+                         gyg, (int) plane, 0.0f, ctx->workspace, (int) plane);
+        col2im_add (ctx->workspace, cg, h, w, oh, ow, p, gxg);
+      }
+}
+
+/* Output rows/columns [o0, o1) read input [o0*s - pad, (o1-1)*s - pad + (k-1)*d + 1). */
+gboolean
+lens_window_region (const LensNode   *node,
+                    const LensShape  *in_shape,
+                    const LensRegion *out,
+                    LensRegion       *in)
+{
+  const LensOpParams *p = &node->p;
+  int64_t n, c, h, w;
+
+  lens_nchw (in_shape, &n, &c, &h, &w);
+  in->y0 = out->y0 * p->strides[0] - p->pads[0];
+  in->y1 = (out->y1 - 1) * p->strides[0] - p->pads[0] + (int64_t) (p->kernel[0] - 1) * p->dilations[0] + 1;
+  in->x0 = out->x0 * p->strides[1] - p->pads[1];
+  in->x1 = (out->x1 - 1) * p->strides[1] - p->pads[1] + (int64_t) (p->kernel[1] - 1) * p->dilations[1] + 1;
+  in->y0 = CLAMP (in->y0, 0, h);
+  in->y1 = CLAMP (in->y1, 0, h);
+  in->x0 = CLAMP (in->x0, 0, w);
+  in->x1 = CLAMP (in->x1, 0, w);
+  return TRUE;
+}
+
+gboolean
+lens_global_region (const LensNode   *node,
+                    const LensShape  *in_shape,
+                    const LensRegion *out,
+                    LensRegion       *in)
+{
+  return FALSE;
+}

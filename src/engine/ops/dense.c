@@ -225,3 +225,77 @@ lens_matmul_forward (const LensNode    *node,
                        (float *) out[0]->data + t * m * n, (int) n);
     }
 }
+
+/* gy [M,N] -> gA [M,K] += alpha gy op(B)^T (or its transpose when transA).
+ * B and C are weights: no signal is wanted for them. */
+void
+lens_gemm_backward (const LensNode    *node,
+                    const LensTensor **in,
+                    const LensTensor **out,
+                    const LensTensor  *gout,
+                    LensTensor       **gin,
+                    const LensBackCtx *ctx)
+{
+  const LensOpParams *p = &node->p;
+  int64_t m = gout->shape.dims[0], n = gout->shape.dims[1];
+  int64_t k = p->trans_a ? in[0]->shape.dims[0] : in[0]->shape.dims[1];
+  int ldb = (int) in[1]->shape.dims[1];
+
+  if (gin[0] == NULL)
+    return;
+  if (!p->trans_a)
+    lens_blas_sgemm (FALSE, !p->trans_b, (int) m, (int) k, (int) n, p->alpha, gout->data,
+                     (int) n, in[1]->data, ldb, 1.0f, gin[0]->data, (int) k);
+  else
+    lens_blas_sgemm (p->trans_b, TRUE, (int) k, (int) m, (int) n, p->alpha, in[1]->data, ldb,
+                     gout->data, (int) n, 1.0f, gin[0]->data, (int) m);
+}
+
+/* gy [...,M,N] -> gA [...,M,K] += gy B^T (A's batch dims broadcast: sums). */
+void
+lens_matmul_backward (const LensNode    *node,
+                      const LensTensor **in,
+                      const LensTensor **out,
+                      const LensTensor  *gout,
+                      LensTensor       **gin,
+                      const LensBackCtx *ctx)
+{
+  const LensShape *a = &in[0]->shape, *b = &in[1]->shape;
+  gboolean a_vec = a->ndim == 1, b_vec = b->ndim == 1;
+  int64_t m = a_vec ? 1 : a->dims[a->ndim - 2], k = a->dims[a->ndim - 1];
+  int64_t n = b_vec ? 1 : b->dims[b->ndim - 1];
+  int ra = MAX (0, a->ndim - 2), rb = MAX (0, b->ndim - 2), rank = MAX (ra, rb);
+  int64_t dims[LENS_MAX_DIMS], sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
+  int64_t stride_a = m * k, stride_b = k * n;
+  gsize batches = 1;
+
+  if (gin[0] == NULL)
+    return;
+  for (int i = rank - 1; i >= 0; i--)
+    {
+      int ia = ra - rank + i, ib = rb - rank + i;
+      int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+      dims[i] = MAX (da, db);
+      sa[i] = da == 1 ? 0 : stride_a;
+      sb[i] = db == 1 ? 0 : stride_b;
+      stride_a *= da;
+      stride_b *= db;
+      batches *= (gsize) dims[i];
+    }
+  for (gsize t = 0; t < batches; t++)
+    {
+      gsize rest = t;
+      int64_t oa = 0, ob = 0;
+      for (int i = rank - 1; i >= 0; i--)
+        {
+          int64_t idx = (int64_t) (rest % (gsize) dims[i]);
+          rest /= (gsize) dims[i];
+          oa += idx * sa[i];
+          ob += idx * sb[i];
+        }
+      lens_blas_sgemm (FALSE, TRUE, (int) m, (int) k, (int) n, 1.0f,
+                       (const float *) gout->data + t * m * n, (int) n,
+                       (const float *) in[1]->data + ob, (int) n, 1.0f,
+                       (float *) gin[0]->data + oa, (int) k);
+    }
+}

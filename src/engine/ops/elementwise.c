@@ -185,6 +185,10 @@ lens_binary_setup (LensNode          *node,
     }
   out[0].dtype = in[0].dtype;
   node->flops = lens_shape_numel (&out[0].shape);
+  /* a learned scale or shift stored as a constant operand is a parameter */
+  for (int i = 0; i < 2; i++)
+    if (in[i].constant != NULL && in[i].dtype == LENS_DTYPE_FLOAT32)
+      node->n_params += lens_shape_numel (&in[i].shape);
   return TRUE;
 }
 
@@ -346,6 +350,9 @@ lens_sum_setup (LensNode          *node,
   out[0].shape = s;
   out[0].dtype = LENS_DTYPE_FLOAT32;
   node->flops = lens_shape_numel (&s) * (guint64) MAX (1, node->n_inputs - 1);
+  for (int i = 0; i < node->n_inputs; i++)
+    if (in[i].constant != NULL)
+      node->n_params += lens_shape_numel (&in[i].shape);
   return TRUE;
 }
 
@@ -374,4 +381,186 @@ lens_sum_forward (const LensNode    *node,
             y[i] += x[bcast_offset (&b, i)];
         }
     }
+}
+
+/* ReLU is where the three projection modes differ:
+ *   deconv:   gx = max(g, 0)            (rectify the signal)
+ *   guided:   gx = g if g > 0 and x > 0
+ *   gradient: gx = g if x > 0 */
+void
+lens_unary_backward (const LensNode    *node,
+                     const LensTensor **in,
+                     const LensTensor **out,
+                     const LensTensor  *gout,
+                     LensTensor       **gin,
+                     const LensBackCtx *ctx)
+{
+  const float *x = in[0]->data, *y = out[0]->data, *g = gout->data;
+  gsize n = lens_tensor_numel (in[0]);
+  float *gx;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  switch (node->op)
+    {
+    case LENS_OP_RELU:
+    case LENS_OP_LEAKYRELU:
+      {
+        float slope = node->op == LENS_OP_LEAKYRELU ? node->p.alpha : 0.0f;
+        for (gsize i = 0; i < n; i++)
+          {
+            gboolean sig_pos = g[i] > 0.0f, in_pos = x[i] > 0.0f;
+            gboolean pass;
+            switch (ctx->mode)
+              {
+              case LENS_BACK_DECONV: pass = sig_pos; break;
+              case LENS_BACK_GUIDED: pass = sig_pos && in_pos; break;
+              default: pass = in_pos; break;
+              }
+            gx[i] += pass ? g[i] : (ctx->mode == LENS_BACK_GRADIENT ? slope * g[i] : 0.0f);
+          }
+      }
+      break;
+    case LENS_OP_SIGMOID:
+      for (gsize i = 0; i < n; i++)
+        gx[i] += g[i] * y[i] * (1.0f - y[i]);
+      break;
+    case LENS_OP_TANH:
+      for (gsize i = 0; i < n; i++)
+        gx[i] += g[i] * (1.0f - y[i] * y[i]);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Clip is a ReLU with two bounds: the input test becomes min < x < max. */
+void
+lens_clip_backward (const LensNode    *node,
+                    const LensTensor **in,
+                    const LensTensor **out,
+                    const LensTensor  *gout,
+                    LensTensor       **gin,
+                    const LensBackCtx *ctx)
+{
+  const float *x = in[0]->data, *g = gout->data;
+  gsize n = lens_tensor_numel (in[0]);
+  float *gx;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  for (gsize i = 0; i < n; i++)
+    {
+      gboolean inside = x[i] > node->p.clip_min && x[i] < node->p.clip_max;
+      gboolean pass;
+      switch (ctx->mode)
+        {
+        case LENS_BACK_DECONV: pass = g[i] > 0.0f; break;
+        case LENS_BACK_GUIDED: pass = g[i] > 0.0f && inside; break;
+        default: pass = inside; break;
+        }
+      if (pass)
+        gx[i] += g[i];
+    }
+}
+
+void
+lens_passthrough_backward (const LensNode    *node,
+                           const LensTensor **in,
+                           const LensTensor **out,
+                           const LensTensor  *gout,
+                           LensTensor       **gin,
+                           const LensBackCtx *ctx)
+{
+  const float *g = gout->data;
+  gsize n = lens_tensor_numel (gout);
+  float *gx;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  for (gsize i = 0; i < n; i++)
+    gx[i] += g[i];
+}
+
+/* Adds the signal of a broadcast output back into an input of a smaller
+ * shape (summing over the broadcast dimensions), times factor[i] when a
+ * factor tensor is given (Mul) or divided by it (Div). */
+static void
+reduce_into (const LensTensor *g,
+             LensTensor       *gx,
+             const LensTensor *factor,
+             gboolean          divide,
+             float             sign)
+{
+  gsize n = lens_tensor_numel (g);
+  Bcast bx, bf;
+  const float *gv = g->data, *fv = factor ? factor->data : NULL;
+  float *out = gx->data;
+
+  bcast_init (&bx, &gx->shape, &g->shape);
+  if (factor)
+    bcast_init (&bf, &factor->shape, &g->shape);
+  for (gsize i = 0; i < n; i++)
+    {
+      float v = gv[i] * sign;
+      if (fv)
+        {
+          float f = fv[bcast_offset (&bf, i)];
+          v = divide ? v / f : v * f;
+        }
+      out[bcast_offset (&bx, i)] += v;
+    }
+}
+
+void
+lens_binary_backward (const LensNode    *node,
+                      const LensTensor **in,
+                      const LensTensor **out,
+                      const LensTensor  *gout,
+                      LensTensor       **gin,
+                      const LensBackCtx *ctx)
+{
+  switch (node->op)
+    {
+    case LENS_OP_ADD:
+      for (int i = 0; i < 2; i++)
+        if (gin[i])
+          reduce_into (gout, gin[i], NULL, FALSE, 1.0f);
+      break;
+    case LENS_OP_SUB:
+      if (gin[0])
+        reduce_into (gout, gin[0], NULL, FALSE, 1.0f);
+      if (gin[1])
+        reduce_into (gout, gin[1], NULL, FALSE, -1.0f);
+      break;
+    case LENS_OP_MUL:
+      if (gin[0])
+        reduce_into (gout, gin[0], in[1], FALSE, 1.0f);
+      if (gin[1])
+        reduce_into (gout, gin[1], in[0], FALSE, 1.0f);
+      break;
+    case LENS_OP_DIV:
+      /* only the numerator carries a signal in the networks we project */
+      if (gin[0])
+        reduce_into (gout, gin[0], in[1], TRUE, 1.0f);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+void
+lens_sum_backward (const LensNode    *node,
+                   const LensTensor **in,
+                   const LensTensor **out,
+                   const LensTensor  *gout,
+                   LensTensor       **gin,
+                   const LensBackCtx *ctx)
+{
+  for (int i = 0; i < node->n_inputs; i++)
+    if (gin[i])
+      reduce_into (gout, gin[i], NULL, FALSE, 1.0f);
 }

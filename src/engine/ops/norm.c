@@ -208,3 +208,133 @@ lens_softmax_forward (const LensNode    *node,
           dst[i * inner] = (float) (dst[i * inner] / sum);
       }
 }
+
+/* With lrn_jacobian the true local derivative:
+ *   gx_k = g_k D_k^-b - (2 a b / n) x_k sum_{i : k in window(i)} g_i x_i D_i^(-b-1),
+ * with D_i = bias + a/n sum_{j in window(i)} x_j^2.  Otherwise the signal
+ * passes unchanged (the paper's deconvnet has no normalisation on the way
+ * back). */
+void
+lens_lrn_backward (const LensNode    *node,
+                   const LensTensor **in,
+                   const LensTensor **out,
+                   const LensTensor  *gout,
+                   LensTensor       **gin,
+                   const LensBackCtx *ctx)
+{
+  const LensOpParams *p = &node->p;
+  const float *x = in[0]->data, *g = gout->data;
+  float *gx;
+  int64_t n = in[0]->shape.dims[0], c = in[0]->shape.dims[1];
+  gsize plane = lens_tensor_numel (in[0]) / (gsize) MAX (n * c, 1);
+  int before = (p->size - 1) / 2, after = p->size - 1 - before;
+  float scale = p->alpha / (float) p->size;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  if (!ctx->lrn_jacobian)
+    {
+      gsize total = lens_tensor_numel (in[0]);
+      for (gsize i = 0; i < total; i++)
+        gx[i] += g[i];
+      return;
+    }
+  for (int64_t b = 0; b < n; b++)
+    for (gsize s = 0; s < plane; s++)
+      for (int64_t k = 0; k < c; k++)
+        {
+          double acc = 0.0, dk;
+          float sq = 0.0f;
+          int64_t lo = MAX (0, k - before), hi = MIN (c - 1, k + after);
+
+          for (int64_t j = lo; j <= hi; j++)
+            {
+              float v = x[(b * c + j) * plane + s];
+              sq += v * v;
+            }
+          dk = p->bias + scale * sq;
+          acc = g[(b * c + k) * plane + s] * pow (dk, -p->beta);
+          /* channels i whose window contains k */
+          for (int64_t i = MAX (0, k - after); i <= MIN (c - 1, k + before); i++)
+            {
+              float si = 0.0f;
+              int64_t ilo = MAX (0, i - before), ihi = MIN (c - 1, i + after);
+              for (int64_t j = ilo; j <= ihi; j++)
+                {
+                  float v = x[(b * c + j) * plane + s];
+                  si += v * v;
+                }
+              acc -= 2.0 * scale * p->beta * x[(b * c + k) * plane + s] *
+                     g[(b * c + i) * plane + s] * x[(b * c + i) * plane + s] *
+                     pow (p->bias + scale * si, -p->beta - 1.0);
+            }
+          gx[(b * c + k) * plane + s] += (float) acc;
+        }
+}
+
+/* The affine map of inference-time batch norm: gx = g * scale / sqrt(var + eps). */
+void
+lens_batchnorm_backward (const LensNode    *node,
+                         const LensTensor **in,
+                         const LensTensor **out,
+                         const LensTensor  *gout,
+                         LensTensor       **gin,
+                         const LensBackCtx *ctx)
+{
+  const float *scale = in[1]->data, *var = in[4]->data, *g = gout->data;
+  int64_t n = in[0]->shape.dims[0], c = in[0]->shape.dims[1];
+  gsize plane = lens_tensor_numel (in[0]) / (gsize) MAX (n * c, 1);
+  float *gx;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t ch = 0; ch < c; ch++)
+      {
+        float a = scale[ch] / sqrtf (var[ch] + node->p.epsilon);
+        for (gsize i = 0; i < plane; i++)
+          gx[(b * c + ch) * plane + i] += a * g[(b * c + ch) * plane + i];
+      }
+}
+
+/* Softmax's Jacobian: gx = y * (g - sum(g * y)) over each softmax group. */
+void
+lens_softmax_backward (const LensNode    *node,
+                       const LensTensor **in,
+                       const LensTensor **out,
+                       const LensTensor  *gout,
+                       LensTensor       **gin,
+                       const LensBackCtx *ctx)
+{
+  const LensShape *s = &in[0]->shape;
+  const float *y = out[0]->data, *g = gout->data;
+  float *gx;
+  gsize outer = 1, len = 1, inner = 1;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  for (int i = 0; i < node->p.axis; i++)
+    outer *= (gsize) s->dims[i];
+  if (node->opset >= 13)
+    {
+      len = (gsize) s->dims[node->p.axis];
+      for (int i = node->p.axis + 1; i < s->ndim; i++)
+        inner *= (gsize) s->dims[i];
+    }
+  else
+    for (int i = node->p.axis; i < s->ndim; i++)
+      len *= (gsize) s->dims[i];
+  for (gsize o = 0; o < outer; o++)
+    for (gsize k = 0; k < inner; k++)
+      {
+        gsize base = o * len * inner + k;
+        double dot = 0.0;
+        for (gsize i = 0; i < len; i++)
+          dot += (double) g[base + i * inner] * y[base + i * inner];
+        for (gsize i = 0; i < len; i++)
+          gx[base + i * inner] += (float) (y[base + i * inner] * (g[base + i * inner] - dot));
+      }
+}

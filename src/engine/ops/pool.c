@@ -221,3 +221,95 @@ lens_globalpool_forward (const LensNode    *node,
       y[i] = node->op == LENS_OP_GLOBALMAXPOOL ? best : (float) (acc / (double) plane);
     }
 }
+
+/* gy [N,C,OH,OW] -> gx [N,C,H,W]: each signal goes back to the cell its
+ * switch recorded; signals landing on the same cell add up (overlapping
+ * windows), which makes this the exact transpose of max pooling. */
+void
+lens_maxpool_backward (const LensNode    *node,
+                       const LensTensor **in,
+                       const LensTensor **out,
+                       const LensTensor  *gout,
+                       LensTensor       **gin,
+                       const LensBackCtx *ctx)
+{
+  int64_t n, c, h, w, oh, ow;
+  const float *gy = gout->data;
+  float *gx;
+
+  if (gin[0] == NULL || ctx->switches == NULL)
+    return;
+  gx = gin[0]->data;
+  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
+  lens_nchw (&gout->shape, &n, &c, &oh, &ow);
+  for (int64_t nc = 0; nc < n * c; nc++)
+    for (int64_t i = 0; i < oh * ow; i++)
+      {
+        int32_t s = ctx->switches[nc * oh * ow + i];
+        if (s >= 0)
+          gx[nc * h * w + s] += gy[nc * oh * ow + i];
+      }
+}
+
+/* Spreads each signal evenly over its window (divided by the same count
+ * the forward pass used). */
+void
+lens_averagepool_backward (const LensNode    *node,
+                           const LensTensor **in,
+                           const LensTensor **out,
+                           const LensTensor  *gout,
+                           LensTensor       **gin,
+                           const LensBackCtx *ctx)
+{
+  const LensOpParams *p = &node->p;
+  int64_t n, c, h, w, oh, ow;
+  const float *gy = gout->data;
+  float *gx;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
+  lens_nchw (&gout->shape, &n, &c, &oh, &ow);
+  for (int64_t nc = 0; nc < n * c; nc++)
+    for (int64_t yy = 0; yy < oh; yy++)
+      for (int64_t xx = 0; xx < ow; xx++)
+        {
+          int64_t y0 = yy * p->strides[0] - p->pads[0], x0 = xx * p->strides[1] - p->pads[1];
+          int64_t y1 = y0 + p->kernel[0], x1 = x0 + p->kernel[1];
+          int64_t py0 = MAX (y0, -p->pads[0]), py1 = MIN (y1, h + p->pads[2]);
+          int64_t px0 = MAX (x0, -p->pads[1]), px1 = MIN (x1, w + p->pads[3]);
+          int64_t vy0 = MAX (y0, 0), vy1 = MIN (y1, h), vx0 = MAX (x0, 0), vx1 = MIN (x1, w);
+          int64_t count = p->count_include_pad ? (py1 - py0) * (px1 - px0)
+                                               : MAX (0, vy1 - vy0) * MAX (0, vx1 - vx0);
+          float v;
+
+          if (count <= 0)
+            continue;
+          v = gy[(nc * oh + yy) * ow + xx] / (float) count;
+          for (int64_t iy = vy0; iy < vy1; iy++)
+            for (int64_t ix = vx0; ix < vx1; ix++)
+              gx[nc * h * w + iy * w + ix] += v;
+        }
+}
+
+void
+lens_globalpool_backward (const LensNode    *node,
+                          const LensTensor **in,
+                          const LensTensor **out,
+                          const LensTensor  *gout,
+                          LensTensor       **gin,
+                          const LensBackCtx *ctx)
+{
+  int64_t nc = in[0]->shape.dims[0] * in[0]->shape.dims[1];
+  gsize plane = lens_tensor_numel (in[0]) / (gsize) MAX (nc, 1);
+  const float *gy = gout->data;
+  float *gx;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  for (int64_t i = 0; i < nc; i++)
+    for (gsize j = 0; j < plane; j++)
+      gx[i * plane + j] += gy[i] / (float) plane;
+}

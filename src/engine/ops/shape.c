@@ -851,3 +851,161 @@ lens_slice_forward (const LensNode    *node,
       memcpy (dst + o * esize, src + off * esize, esize);
     }
 }
+
+/* Splits the signal back into the joined inputs. */
+void
+lens_concat_backward (const LensNode    *node,
+                      const LensTensor **in,
+                      const LensTensor **out,
+                      const LensTensor  *gout,
+                      LensTensor       **gin,
+                      const LensBackCtx *ctx)
+{
+  const LensShape *s = &gout->shape;
+  gsize outer = 1, inner = 1, offset = 0;
+  const float *g = gout->data;
+
+  for (int i = 0; i < node->p.axis; i++)
+    outer *= (gsize) s->dims[i];
+  for (int i = node->p.axis + 1; i < s->ndim; i++)
+    inner *= (gsize) s->dims[i];
+  for (int k = 0; k < node->n_inputs; k++)
+    {
+      gsize chunk = (gsize) in[k]->shape.dims[node->p.axis] * inner;
+      if (gin[k] != NULL)
+        {
+          float *gx = gin[k]->data;
+          for (gsize o = 0; o < outer; o++)
+            for (gsize j = 0; j < chunk; j++)
+              gx[o * chunk + j] += g[o * (gsize) s->dims[node->p.axis] * inner + offset + j];
+        }
+      offset += chunk;
+    }
+}
+
+/* Reshape, Flatten, Squeeze, Unsqueeze: same elements, so the same signal. */
+void
+lens_reshape_backward (const LensNode    *node,
+                       const LensTensor **in,
+                       const LensTensor **out,
+                       const LensTensor  *gout,
+                       LensTensor       **gin,
+                       const LensBackCtx *ctx)
+{
+  gsize n = lens_tensor_numel (gout);
+  const float *g = gout->data;
+  float *gx;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  for (gsize i = 0; i < n; i++)
+    gx[i] += g[i];
+}
+
+void
+lens_transpose_backward (const LensNode    *node,
+                         const LensTensor **in,
+                         const LensTensor **out,
+                         const LensTensor  *gout,
+                         LensTensor       **gin,
+                         const LensBackCtx *ctx)
+{
+  const LensShape *x = &in[0]->shape;
+  int rank = x->ndim;
+  int64_t in_stride[LENS_MAX_DIMS], st[LENS_MAX_DIMS], idx[LENS_MAX_DIMS] = { 0 };
+  gsize total = lens_tensor_numel (gout);
+  const float *g = gout->data;
+  float *gx;
+  int64_t off = 0;
+
+  if (gin[0] == NULL || rank == 0)
+    return;
+  gx = gin[0]->data;
+  in_stride[rank - 1] = 1;
+  for (int i = rank - 2; i >= 0; i--)
+    in_stride[i] = in_stride[i + 1] * x->dims[i + 1];
+  for (int i = 0; i < rank; i++)
+    st[i] = in_stride[node->p.perm[i]];
+  for (gsize o = 0; o < total; o++)
+    {
+      gx[off] += g[o];
+      for (int d = rank - 1; d >= 0; d--)
+        {
+          idx[d]++;
+          off += st[d];
+          if (idx[d] < gout->shape.dims[d])
+            break;
+          off -= st[d] * idx[d];
+          idx[d] = 0;
+        }
+    }
+}
+
+/* Crops the padding away (edge / reflect padding add their copies back). */
+void
+lens_pad_backward (const LensNode    *node,
+                   const LensTensor **in,
+                   const LensTensor **out,
+                   const LensTensor  *gout,
+                   LensTensor       **gin,
+                   const LensBackCtx *ctx)
+{
+  const LensShape *x = &in[0]->shape, *s = &gout->shape;
+  gsize total = lens_tensor_numel (gout);
+  const float *g = gout->data;
+  float *gx;
+
+  if (gin[0] == NULL)
+    return;
+  gx = gin[0]->data;
+  for (gsize o = 0; o < total; o++)
+    {
+      gsize rest = o;
+      int64_t off = 0, stride = 1;
+      gboolean inside = TRUE;
+
+      for (int d = s->ndim - 1; d >= 0; d--)
+        {
+          int64_t i = (int64_t) (rest % (gsize) s->dims[d]) - node->p.pad_amounts[d];
+          int64_t n = x->dims[d];
+          rest /= (gsize) s->dims[d];
+          if (i < 0 || i >= n)
+            {
+              if (node->p.pad_mode == 0)
+                inside = FALSE;
+              else if (node->p.pad_mode == 2)
+                i = CLAMP (i, 0, n - 1);
+              else
+                {
+                  int64_t period = 2 * (n - 1);
+                  i = period > 0 ? ((i % period) + period) % period : 0;
+                  if (i >= n)
+                    i = period - i;
+                }
+            }
+          off += i * stride;
+          stride *= n;
+        }
+      if (inside)
+        gx[off] += g[o];
+    }
+}
+
+gboolean
+lens_pad_region (const LensNode   *node,
+                 const LensShape  *in_shape,
+                 const LensRegion *out,
+                 LensRegion       *in)
+{
+  int r = in_shape->ndim;
+  int64_t h = r >= 4 ? in_shape->dims[r - 2] : 1, w = in_shape->dims[r - 1];
+
+  if (node->p.pad_mode != 0 || r < 3)
+    return FALSE;
+  in->y0 = CLAMP (out->y0 - (r >= 4 ? node->p.pad_amounts[r - 2] : 0), 0, h);
+  in->y1 = CLAMP (out->y1 - (r >= 4 ? node->p.pad_amounts[r - 2] : 0), 0, h);
+  in->x0 = CLAMP (out->x0 - node->p.pad_amounts[r - 1], 0, w);
+  in->x1 = CLAMP (out->x1 - node->p.pad_amounts[r - 1], 0, w);
+  return TRUE;
+}
