@@ -27,6 +27,7 @@ warnings.filterwarnings("ignore")
 def load_builder():
     root = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     path = os.path.join(root, "tests", "models", "make-torchvision.py")
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     spec = importlib.util.spec_from_file_location("make_torchvision", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -29,7 +29,6 @@ import copy
 import os
 import sys
 import time
-
 import warnings
 
 warnings.filterwarnings("ignore")
