@@ -141,10 +141,14 @@ lens_net_finish_plan (LensNet *net,
   return TRUE;
 
 too_large:
-  g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_TOO_LARGE,
-               "The model's activations would need %" G_GSIZE_FORMAT " MiB, over the memory "
-               "budget (%" G_GSIZE_FORMAT " MiB left after the weights)",
-               total >> 20, budget >> 20);
+  if (total <= budget)
+    g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_TOO_LARGE,
+                 "The model's activations are too large to address (a size overflows)");
+  else
+    g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_TOO_LARGE,
+                 "The model's activations would need %" G_GSIZE_FORMAT " MiB, over the memory "
+                 "budget (%" G_GSIZE_FORMAT " MiB left after the weights)",
+                 total >> 20, budget >> 20);
   return FALSE;
 }
 

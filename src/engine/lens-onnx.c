@@ -736,6 +736,13 @@ add_node (Loader                *ld,
       oi->name = in;
       if (in[0] == '\0')
         {
+          /* only optional inputs may be left out; kernels read required ones */
+          if ((int) i < klass->min_inputs || klass->max_inputs < 0)
+            {
+              lens_op_set_error (error, LENS_NET_ERROR_INVALID, node,
+                                 "required input %" G_GSIZE_FORMAT " has no name", i);
+              return FALSE;
+            }
           node->inputs[i] = -1;
           continue;
         }
@@ -795,6 +802,7 @@ add_node (Loader                *ld,
   return TRUE;
 }
 
+/* The default-domain opset; -1 when the model imports none. */
 static gint64
 find_opset (const Onnx__ModelProto *mp)
 {
@@ -804,7 +812,8 @@ find_opset (const Onnx__ModelProto *mp)
       if (op->domain == NULL || op->domain[0] == '\0' || strcmp (op->domain, "ai.onnx") == 0)
         return op->version;
     }
-  return 1;
+  /* IR version 1 and 2 files predate opset_import and mean opset 1 */
+  return mp->ir_version < 3 ? 1 : -1;
 }
 
 LensNet *
@@ -847,6 +856,12 @@ lens_net_load_onnx_data (const guint8          *data,
 
   net = lens_net_new_empty ();
   net->opset = find_opset (mp);
+  if (net->opset < 0)
+    {
+      g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_PARSE,
+                   "The model declares no ONNX opset (opset_import is missing)");
+      goto out;
+    }
   if (net->opset < 1 || net->opset > 18)
     {
       g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_UNSUPPORTED_ATTR,

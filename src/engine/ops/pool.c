@@ -28,6 +28,14 @@ pool_setup (LensNode          *node,
     }
   if (!lens_window_setup (node, attrs, x, NULL, TRUE, &oh, &ow, error))
     return FALSE;
+  for (int i = 0; i < 2; i++)
+    if (node->p.pads[i] >= node->p.kernel[i] || node->p.pads[i + 2] >= node->p.kernel[i])
+      {
+        /* a window lying wholly in the padding has no input to pool */
+        lens_op_set_error (error, LENS_NET_ERROR_UNSUPPORTED_ATTR, node,
+                           "padding must be smaller than the window");
+        return FALSE;
+      }
   out[0].dtype = LENS_DTYPE_FLOAT32;
   out[0].shape = *x;
   if (x->ndim == 4)
@@ -211,7 +219,13 @@ lens_globalpool_forward (const LensNode    *node,
     {
       const float *src = x + i * plane;
       double acc = 0.0;
-      float best = src[0];
+      float best = plane > 0 ? src[0] : 0.0f;
+
+      if (plane == 0)
+        {
+          y[i] = 0.0f;
+          continue;
+        }
 
       for (gsize j = 0; j < plane; j++)
         {
