@@ -1,0 +1,55 @@
+/* lens-document.h: what the window shows — model, image, selection and the
+ * latest results — and the requests that keep them up to date */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "lens-engine-client.h"
+#include "lens-items.h"
+
+G_BEGIN_DECLS
+
+/* Longer side of a feature-map thumbnail, in pixels. */
+#define LENS_THUMB_SIZE 96
+
+#define LENS_TYPE_DOCUMENT (lens_document_get_type ())
+G_DECLARE_FINAL_TYPE (LensDocument, lens_document, LENS, DOCUMENT, GObject)
+
+LensDocument       *lens_document_new                  (void);
+LensEngineClient   *lens_document_get_client           (LensDocument *self);
+
+void                lens_document_open_model           (LensDocument *self,
+                                                        const char   *path);
+void                lens_document_open_image           (LensDocument *self,
+                                                        const char   *path);
+
+/* NULL until a model / an image trace / a layer's maps have arrived. */
+LensModelInfo      *lens_document_get_model            (LensDocument *self);
+LensTraceInfo      *lens_document_get_trace            (LensDocument *self);
+LensLayerMaps      *lens_document_get_maps             (LensDocument *self);
+/* The image the user asked for (it may not have been run yet). */
+const char         *lens_document_get_image_path       (LensDocument *self);
+/* TRUE while the engine thread works on something we wait for. */
+gboolean            lens_document_get_busy             (LensDocument *self);
+
+/* Selections over GListStores of LensLayerItem / LensChannelItem. */
+GtkSingleSelection *lens_document_get_layer_selection   (LensDocument *self);
+GtkSingleSelection *lens_document_get_channel_selection (LensDocument *self);
+/* -1 when there is none. */
+int                 lens_document_get_selected_layer   (LensDocument *self);
+void                lens_document_select_layer         (LensDocument *self,
+                                                        int           layer);
+int                 lens_document_get_selected_channel (LensDocument *self);
+void                lens_document_select_channel       (LensDocument *self,
+                                                        int           channel);
+/* The selected channel's feature map at its own size, or NULL. */
+LensPixels         *lens_document_get_channel_pixels   (LensDocument *self);
+
+gboolean            lens_document_get_shared_norm      (LensDocument *self);
+void                lens_document_set_shared_norm      (LensDocument *self,
+                                                        gboolean      shared);
+
+/* Forgets pending work (the window is closing). */
+void                lens_document_cancel               (LensDocument *self);
+
+G_END_DECLS

@@ -1,0 +1,232 @@
+/* lens-predictions.c: top-5 labels with probability bars */
+#define G_LOG_DOMAIN "lens-predictions"
+
+#include "lens-config.h"
+
+#include <glib/gi18n.h>
+
+#include "lens-predictions.h"
+
+struct _LensPredictions
+{
+  GtkWidget     parent_instance;
+
+  /* template widgets */
+  GtkListBox   *list_box;
+  GtkLabel     *note_label;
+
+  /* owned */
+  LensDocument *document;
+  GPtrArray    *row_labels;   /* GtkLabel *, borrowed from the rows */
+};
+
+enum {
+  PROP_0,
+  PROP_DOCUMENT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (LensPredictions, lens_predictions, GTK_TYPE_WIDGET)
+
+static GtkWidget *
+create_row (const LensPrediction *p)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *percent = NULL;
+  GtkWidget *row, *box, *top, *label, *value, *bar;
+
+  name = p->label != NULL ? g_strdup (p->label)
+                          /* TRANSLATORS: a class of a model without labels */
+                          : g_strdup_printf (_("class %u"), p->index);
+  /* TRANSLATORS: a probability in percent, e.g. "93.1 %" */
+  percent = g_strdup_printf (_("%.1f %%"), 100.0 * p->probability);
+
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  label = gtk_label_new (name);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_widget_set_tooltip_text (label, name);
+  value = gtk_label_new (percent);
+  gtk_widget_add_css_class (value, "numeric");
+  gtk_widget_add_css_class (value, "dim-label");
+  gtk_box_append (GTK_BOX (top), label);
+  gtk_box_append (GTK_BOX (top), value);
+
+  bar = gtk_progress_bar_new ();
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (bar), CLAMP (p->probability, 0.f, 1.f));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+  gtk_box_append (GTK_BOX (box), top);
+  gtk_box_append (GTK_BOX (box), bar);
+
+  row = gtk_list_box_row_new ();
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_widget_add_css_class (row, "lens-prediction");
+  g_object_set_data (G_OBJECT (row), "lens-label", label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  name, -1);
+  return row;
+}
+
+static void
+lens_predictions_update (LensPredictions *self)
+{
+  LensTraceInfo *trace = self->document ? lens_document_get_trace (self->document) : NULL;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list_box))) != NULL)
+    gtk_list_box_remove (self->list_box, child);
+  g_ptr_array_set_size (self->row_labels, 0);
+
+  if (trace == NULL || trace->n_predictions == 0)
+    {
+      gtk_label_set_text (self->note_label, _("Open a model and an image to see what the network predicts."));
+      return;
+    }
+
+  for (guint i = 0; i < trace->n_predictions; i++)
+    {
+      GtkWidget *row = create_row (&trace->predictions[i]);
+
+      gtk_list_box_append (self->list_box, row);
+      g_ptr_array_add (self->row_labels, g_object_get_data (G_OBJECT (row), "lens-label"));
+    }
+
+  {
+    /* TRANSLATORS: under the predictions: whether the model's output was
+     * already a probability vector or went through a softmax here */
+    g_autofree char *note =
+      trace->was_probability
+        ? g_strdup_printf (ngettext ("Model output over %u class",
+                                     "Model output over %u classes", trace->n_classes),
+                           trace->n_classes)
+        : g_strdup_printf (ngettext ("Softmax over %u class",
+                                     "Softmax over %u classes", trace->n_classes),
+                           trace->n_classes);
+
+    gtk_label_set_text (self->note_label, note);
+  }
+}
+
+const char *
+lens_predictions_get_row_label (LensPredictions *self,
+                                guint            i)
+{
+  g_return_val_if_fail (LENS_IS_PREDICTIONS (self), NULL);
+
+  if (i >= self->row_labels->len)
+    return NULL;
+  return gtk_label_get_text (g_ptr_array_index (self->row_labels, i));
+}
+
+LensDocument *
+lens_predictions_get_document (LensPredictions *self)
+{
+  g_return_val_if_fail (LENS_IS_PREDICTIONS (self), NULL);
+  return self->document;
+}
+
+void
+lens_predictions_set_document (LensPredictions *self,
+                               LensDocument    *document)
+{
+  g_return_if_fail (LENS_IS_PREDICTIONS (self));
+
+  if (self->document == document)
+    return;
+
+  if (self->document != NULL)
+    g_signal_handlers_disconnect_by_data (self->document, self);
+  g_set_object (&self->document, document);
+  if (document != NULL)
+    g_signal_connect_object (document, "notify::trace", G_CALLBACK (lens_predictions_update),
+                             self, G_CONNECT_SWAPPED);
+  lens_predictions_update (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOCUMENT]);
+}
+
+static void
+lens_predictions_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  LensPredictions *self = LENS_PREDICTIONS (object);
+
+  switch (prop_id)
+    {
+    case PROP_DOCUMENT:
+      g_value_set_object (value, self->document);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+lens_predictions_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  LensPredictions *self = LENS_PREDICTIONS (object);
+
+  switch (prop_id)
+    {
+    case PROP_DOCUMENT:
+      lens_predictions_set_document (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+lens_predictions_dispose (GObject *object)
+{
+  LensPredictions *self = LENS_PREDICTIONS (object);
+  GtkWidget *child;
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), LENS_TYPE_PREDICTIONS);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+  g_clear_object (&self->document);
+  g_clear_pointer (&self->row_labels, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (lens_predictions_parent_class)->dispose (object);
+}
+
+static void
+lens_predictions_class_init (LensPredictionsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = lens_predictions_dispose;
+  object_class->get_property = lens_predictions_get_property;
+  object_class->set_property = lens_predictions_set_property;
+
+  properties[PROP_DOCUMENT] =
+    g_param_spec_object ("document", NULL, NULL, LENS_TYPE_DOCUMENT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/convlens/ConvLens/ui/lens-predictions.ui");
+  gtk_widget_class_bind_template_child (widget_class, LensPredictions, list_box);
+  gtk_widget_class_bind_template_child (widget_class, LensPredictions, note_label);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "lens-predictions");
+}
+
+static void
+lens_predictions_init (LensPredictions *self)
+{
+  self->row_labels = g_ptr_array_new ();
+  gtk_widget_init_template (GTK_WIDGET (self));
+  lens_predictions_update (self);
+}

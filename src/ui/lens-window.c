@@ -1,0 +1,338 @@
+/* lens-window.c: the main window — layers, feature maps, input, predictions */
+#define G_LOG_DOMAIN "lens-window"
+
+#include "lens-config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "lens-window-private.h"
+
+G_DEFINE_FINAL_TYPE (LensWindow, lens_window, ADW_TYPE_APPLICATION_WINDOW)
+
+void
+lens_window_show_message (LensWindow *self,
+                          const char *message)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (LENS_IS_WINDOW (self));
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 6);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+on_document_error (LensWindow *self,
+                   const char *message)
+{
+  lens_window_show_message (self, message);
+}
+
+static void
+lens_window_update_title (LensWindow *self)
+{
+  LensModelInfo *model = lens_document_get_model (self->document);
+  g_autofree char *file_name = NULL;
+  g_autofree char *title = NULL;
+
+  if (model == NULL)
+    {
+      gtk_window_set_title (GTK_WINDOW (self), _("ConvLens"));
+      adw_window_title_set_subtitle (self->window_title, NULL);
+      gtk_stack_set_visible_child_name (self->main_stack, "empty");
+      return;
+    }
+
+  file_name = g_path_get_basename (model->path);
+  /* TRANSLATORS: the window title with the open model's file name */
+  title = g_strdup_printf (_("ConvLens — %s"), file_name);
+  gtk_window_set_title (GTK_WINDOW (self), title);
+  adw_window_title_set_subtitle (self->window_title, file_name);
+  gtk_stack_set_visible_child_name (self->main_stack, "model");
+
+  if (self->settings != NULL)
+    g_settings_set_string (self->settings, "last-model", model->path);
+}
+
+static void
+lens_window_update_input (LensWindow *self)
+{
+  LensTraceInfo *trace = lens_document_get_trace (self->document);
+  g_autofree char *caption = NULL;
+
+  lens_image_canvas_set_pixels (self->input_canvas, trace ? trace->input : NULL);
+  if (trace == NULL || trace->input == NULL)
+    {
+      gtk_label_set_text (self->input_caption, _("No image"));
+      return;
+    }
+
+  {
+    g_autofree char *file_name = g_path_get_basename (trace->image_path);
+
+    /* TRANSLATORS: caption of the input image: file name, network input
+     * size, size of the file's image */
+    caption = g_strdup_printf (_("%s · %d×%d (from %d×%d)"), file_name,
+                               lens_pixels_get_width (trace->input),
+                               lens_pixels_get_height (trace->input),
+                               trace->image_width, trace->image_height);
+  }
+  gtk_label_set_text (self->input_caption, caption);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->input_caption), trace->image_path);
+
+  if (self->settings != NULL)
+    g_settings_set_string (self->settings, "last-image", trace->image_path);
+}
+
+static void
+lens_window_update_channel (LensWindow *self)
+{
+  LensLayerMaps *maps = lens_document_get_maps (self->document);
+  int channel = lens_document_get_selected_channel (self->document);
+  g_autofree char *caption = NULL;
+
+  lens_image_canvas_set_pixels (self->channel_canvas,
+                                lens_document_get_channel_pixels (self->document));
+  if (maps == NULL || channel < 0 || (guint) channel >= maps->n_channels)
+    {
+      gtk_label_set_text (self->channel_caption, _("No channel selected"));
+      return;
+    }
+
+  /* TRANSLATORS: caption of the selected feature map: index, size, max */
+  caption = g_strdup_printf (_("Channel %d · %d×%d · max %.4g"), channel,
+                             maps->map_width, maps->map_height, maps->max[channel]);
+  gtk_label_set_text (self->channel_caption, caption);
+}
+
+static void
+on_document_changed (LensWindow *self,
+                     GParamSpec *pspec)
+{
+  const char *name = g_param_spec_get_name (pspec);
+
+  if (g_str_equal (name, "model"))
+    lens_window_update_title (self);
+  else if (g_str_equal (name, "trace"))
+    lens_window_update_input (self);
+  else if (g_str_equal (name, "maps") || g_str_equal (name, "selected-channel"))
+    lens_window_update_channel (self);
+  else if (g_str_equal (name, "busy"))
+    gtk_spinner_set_spinning (self->spinner, lens_document_get_busy (self->document));
+
+  lens_window_update_actions (self);
+}
+
+LensDocument *
+lens_window_get_document (LensWindow *self)
+{
+  g_return_val_if_fail (LENS_IS_WINDOW (self), NULL);
+  return self->document;
+}
+
+void
+lens_window_open_model (LensWindow *self,
+                        GFile      *file)
+{
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (LENS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      lens_window_show_message (self, _("Only local files can be opened"));
+      return;
+    }
+  lens_document_open_model (self->document, path);
+}
+
+void
+lens_window_open_image (LensWindow *self,
+                        GFile      *file)
+{
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (LENS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      lens_window_show_message (self, _("Only local files can be opened"));
+      return;
+    }
+  lens_document_open_image (self->document, path);
+}
+
+static gboolean
+on_drop (LensWindow   *self,
+         const GValue *value,
+         double        x,
+         double        y)
+{
+  GSList *files;
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+
+  /* a dropped .onnx is a model, anything else is taken for an image */
+  files = gdk_file_list_get_files (g_value_get_boxed (value));
+  for (GSList *l = files; l != NULL; l = l->next)
+    {
+      g_autofree char *name = g_file_get_basename (l->data);
+      g_autofree char *lower = name ? g_ascii_strdown (name, -1) : NULL;
+
+      if (lower != NULL && g_str_has_suffix (lower, ".onnx"))
+        lens_window_open_model (self, l->data);
+      else
+        lens_window_open_image (self, l->data);
+    }
+  g_slist_free (files);
+  return TRUE;
+}
+
+char *
+lens_window_suggest_export_name (LensWindow *self)
+{
+  LensModelInfo *model = lens_document_get_model (self->document);
+  LensLayerMaps *maps = lens_document_get_maps (self->document);
+  g_autofree char *stem = NULL;
+  g_autofree char *layer = NULL;
+
+  if (model == NULL)
+    return g_strdup ("convlens.png");
+
+  stem = g_path_get_basename (model->path);
+  if (g_str_has_suffix (stem, ".onnx"))
+    stem[strlen (stem) - 5] = '\0';
+  if (maps == NULL)
+    return g_strdup_printf ("%s-input.png", stem);
+
+  layer = g_strdup (model->layers[maps->layer].name);
+  g_strdelimit (layer, "/\\:*?\"<>| ", '_');
+  return g_strdup_printf ("%s-%s.png", stem, layer);
+}
+
+static void
+lens_window_setup_settings (LensWindow *self)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  /* g_settings_new() aborts on a missing schema: run unsaved instead */
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+  if (schema == NULL)
+    {
+      g_message ("GSettings schema %s not found; settings will not be saved", APP_ID);
+      return;
+    }
+
+  self->settings = g_settings_new (APP_ID);
+  g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "window-height", self, "default-height",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "window-maximized", self, "maximized",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "shared-normalisation", self->document, "shared-norm",
+                   G_SETTINGS_BIND_DEFAULT);
+}
+
+static void
+lens_window_dispose (GObject *object)
+{
+  LensWindow *self = LENS_WINDOW (object);
+
+  if (self->export_cancellable != NULL)
+    g_cancellable_cancel (self->export_cancellable);
+  g_clear_object (&self->export_cancellable);
+  g_clear_pointer (&self->export_path, g_free);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (self->chooser);
+  g_clear_object (&self->chooser);
+
+  if (self->document != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->document, self);
+      lens_document_cancel (self->document);
+      /* the property action holds the document */
+      g_action_map_remove_action (G_ACTION_MAP (self), "shared-norm");
+    }
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), LENS_TYPE_WINDOW);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->document);
+
+  G_OBJECT_CLASS (lens_window_parent_class)->dispose (object);
+}
+
+static void
+lens_window_class_init (LensWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = lens_window_dispose;
+
+  g_type_ensure (LENS_TYPE_LAYER_LIST);
+  g_type_ensure (LENS_TYPE_FEATURE_GRID);
+  g_type_ensure (LENS_TYPE_IMAGE_CANVAS);
+  g_type_ensure (LENS_TYPE_PREDICTIONS);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/convlens/ConvLens/ui/lens-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, spinner);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, layer_list);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, feature_grid);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, input_canvas);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, input_caption);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, channel_canvas);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, channel_caption);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, predictions);
+}
+
+static void
+lens_window_init (LensWindow *self)
+{
+  static const char * const watched[] = {
+    "notify::model", "notify::trace", "notify::maps", "notify::selected-channel",
+    "notify::selected-layer", "notify::busy",
+  };
+  GtkDropTarget *drop;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->document = lens_document_new ();
+  lens_layer_list_set_document (self->layer_list, self->document);
+  lens_feature_grid_set_document (self->feature_grid, self->document);
+  lens_predictions_set_document (self->predictions, self->document);
+  g_signal_connect_object (self->document, "error", G_CALLBACK (on_document_error), self,
+                           G_CONNECT_SWAPPED);
+  for (guint i = 0; i < G_N_ELEMENTS (watched); i++)
+    g_signal_connect_object (self->document, watched[i], G_CALLBACK (on_document_changed), self,
+                             G_CONNECT_SWAPPED);
+
+  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect_swapped (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  lens_window_setup_settings (self);
+  lens_window_actions_init (self);
+  lens_window_update_title (self);
+  lens_window_update_input (self);
+  lens_window_update_channel (self);
+  lens_window_update_actions (self);
+}
+
+LensWindow *
+lens_window_new (GtkApplication *application)
+{
+  return g_object_new (LENS_TYPE_WINDOW, "application", application, NULL);
+}

@@ -1,0 +1,20 @@
+/* lens-window.h: the main window */
+#pragma once
+
+#include <adwaita.h>
+
+#include "lens-document.h"
+
+G_BEGIN_DECLS
+
+#define LENS_TYPE_WINDOW (lens_window_get_type ())
+G_DECLARE_FINAL_TYPE (LensWindow, lens_window, LENS, WINDOW, AdwApplicationWindow)
+
+LensWindow   *lens_window_new          (GtkApplication *application);
+LensDocument *lens_window_get_document (LensWindow *self);
+void          lens_window_open_model   (LensWindow *self,
+                                        GFile      *file);
+void          lens_window_open_image   (LensWindow *self,
+                                        GFile      *file);
+
+G_END_DECLS

@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+"""The real convlens binary under Xvfb, driven as a user would (TAP).
+
+usage: e2e-xdotool.py CONVLENS FIXTURES_DIR
+
+Opens the tiny model and its picture from the command line, then with real
+X events (xdotool): Page Down to the first ReLU, a click on channel 5, the
+Right arrow, Ctrl+Q.  Screenshots (ImageMagick) are checked for pixels;
+AT-SPI (pyatspi) finds widgets by accessible name and reads label texts.
+Expected numbers come from PyTorch (tiny-expected.json).  Screenshots are
+kept in FIXTURES_DIR/e2e/.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+TIMEOUT = 20.0
+n_tests = 0
+failed = 0
+
+
+def tap(ok, name, diag=None):
+    global n_tests, failed
+    n_tests += 1
+    if not ok:
+        failed += 1
+    print(f"{'ok' if ok else 'not ok'} {n_tests} - {name}", flush=True)
+    if diag and not ok:
+        for line in str(diag).splitlines():
+            print(f'# {line}', flush=True)
+    return ok
+
+
+def skip_all(why):
+    print(f'1..0 # SKIP {why}')
+    sys.exit(0)
+
+
+def run(*args):
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def shot(outdir, name):
+    path = os.path.join(outdir, name)
+    run('import', '-window', 'root', path)
+    return path
+
+
+def crop(path, rect, out):
+    x, y, w, h = rect
+    run('convert', path, '-crop', f'{w}x{h}+{x}+{y}', '+repage', out)
+    return out
+
+
+def count_color(path, color, rect=None):
+    """Pixels of exactly `color` (after a 3x3 erosion, which removes
+    anti-aliased text that happens to have the colour)."""
+    args = ['convert', path]
+    if rect:
+        x, y, w, h = rect
+        args += ['-crop', f'{w}x{h}+{x}+{y}', '+repage']
+    args += ['-fill', 'black', '+opaque', color, '-fill', 'white', '-opaque', color,
+             '-morphology', 'Erode', 'Square:1', '-format', '%[fx:mean*w*h]', 'info:']
+    return round(float(run(*args)))
+
+
+def poll(fn, timeout=TIMEOUT):
+    end = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > end:
+            return value
+        time.sleep(0.1)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    exe, fixtures = sys.argv[1:3]
+    expected_path = os.path.join(fixtures, 'tiny-expected.json')
+    if not os.environ.get('DISPLAY'):
+        skip_all('no X display (run under xvfb-run)')
+    for tool in ('xdotool', 'import', 'convert'):
+        if shutil.which(tool) is None:
+            skip_all(f'{tool} is not installed')
+    if not os.path.exists(expected_path):
+        skip_all('no fixtures (PyTorch and onnx are needed to make them)')
+    if not os.environ.get('DBUS_SESSION_BUS_ADDRESS'):
+        skip_all('no session bus for AT-SPI (run under dbus-run-session)')
+    try:
+        import gi
+        gi.require_version('Atspi', '2.0')
+        import pyatspi
+    except (ImportError, ValueError) as e:
+        skip_all(f'pyatspi: {e}')
+
+    with open(expected_path) as f:
+        expected = json.load(f)
+    outdir = os.path.join(fixtures, 'e2e')
+    os.makedirs(outdir, exist_ok=True)
+    model = os.path.join(fixtures, 'tiny.onnx')
+    image = os.path.join(fixtures, 'tiny-image.png')
+
+    env = dict(os.environ)
+    env.pop('GTK_A11Y', None)          # the app must talk to AT-SPI
+    env['LANG'] = 'C.UTF-8'
+    proc = subprocess.Popen([exe, model, image], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    print('1..10', flush=True)
+    try:
+        drive(proc, pyatspi, expected, outdir)
+    finally:
+        finish(proc)
+
+    # the same binary in Chinese: LANGUAGE works with the C.UTF-8 locale
+    env['LANGUAGE'] = 'zh_CN'
+    proc = subprocess.Popen([exe, model, image], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        app = poll(lambda: find_app(pyatspi))
+        button = app and poll(lambda: find(app, pyatspi, pyatspi.ROLE_PUSH_BUTTON,
+                                           lambda n: n == '打开模型…'))
+        heading = app and poll(lambda: find(app, pyatspi, pyatspi.ROLE_LABEL,
+                                            lambda n: n.startswith('通道 0 · ')))
+        time.sleep(0.5)
+        shot(outdir, 'e2e-4-zh_CN.png')
+        tap(button is not None and heading is not None,
+            'with LANGUAGE=zh_CN the window speaks Chinese (打开模型…, 通道 0 · …)')
+        run('xdotool', 'key', 'ctrl+q')
+        proc.wait(timeout=10)
+    finally:
+        finish(proc)
+    return 1 if failed else 0
+
+
+def finish(proc):
+    if proc.poll() is None:
+        proc.kill()
+    out = proc.communicate()[0]
+    if out.strip():
+        print('# application output:')
+        for line in out.splitlines():
+            print(f'#   {line}')
+
+
+def find_app(pyatspi):
+    desktop = pyatspi.Registry.getDesktop(0)
+    for app in desktop:
+        if app is not None and app.name == 'convlens':
+            return app
+    return None
+
+
+def find(root, pyatspi, role, pred):
+    try:
+        return pyatspi.findDescendant(root, lambda n: n is not None and n.getRole() == role
+                                      and pred(n.name or ''))
+    except Exception:  # the tree changes while we walk it
+        return None
+
+
+def extents(pyatspi, node):
+    # GTK 4.8 reports window-relative extents; with no window manager the
+    # window sits at 0,0, so they are screen coordinates too
+    e = node.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+    return (e.x, e.y, e.width, e.height)
+
+
+def drive(proc, pyatspi, expected, outdir):
+    title = 'ConvLens — tiny.onnx'
+    wid = poll(lambda: subprocess.run(['xdotool', 'search', '--name', f'^{title}$'],
+                                      capture_output=True, text=True).stdout.split())
+    if not tap(bool(wid), 'the window appears with the model in its title'):
+        return
+    wid = wid[-1]
+    run('xdotool', 'windowfocus', '--sync', wid)
+
+    app = poll(lambda: find_app(pyatspi))
+    caption = lambda prefix: find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n.startswith(prefix))
+    if not tap(app is not None and poll(lambda: caption('Channel 0 ·')) is not None,
+               'the first layer\'s feature maps arrive (AT-SPI sees the channel caption)'):
+        return
+    time.sleep(0.5)
+    s1 = shot(outdir, 'e2e-1-start.png')
+
+    # the 32x32 input is drawn enlarged with crisp pixels: its red disc
+    # (230, 40, 30) keeps its exact colour
+    red = count_color(s1, '#E6281E')
+    tap(red > 1000, f'the input image is on screen ({red} pixels of the red disc)')
+
+    top = expected['top5'][0]
+    want = f"class {top['index']}"
+    label = find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == want)
+    percent = f"{100 * top['probability']:.1f} %"
+    shown = find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == percent)
+    tap(label is not None and shown is not None,
+        f'the top prediction is PyTorch\'s: {want} at {percent}')
+
+    # Page Down: layer 1, the first ReLU
+    run('xdotool', 'key', 'Page_Down')
+    relu_max = expected['relu1_max']
+    want0 = f'Channel 0 · 32×32 · max {relu_max[0]:.4g}'
+    heading = poll(lambda: find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == '/Relu'))
+    cap0 = poll(lambda: caption('Channel 0 · 32×32 · max '))
+    time.sleep(0.5)
+    s2 = shot(outdir, 'e2e-2-relu.png')
+    tap(heading is not None and cap0 is not None and close_max(cap0.name, relu_max[0]),
+        f'Page Down selects /Relu; caption matches PyTorch ({want0})',
+        cap0.name if cap0 else 'no caption')
+
+    # click the thumbnail of channel 5 (found by its accessible name)
+    cell = find(app, pyatspi, pyatspi.ROLE_IMAGE, lambda n: n == '5')
+    canvas = find(app, pyatspi, pyatspi.ROLE_IMAGE, lambda n: n == 'Selected feature map')
+    if not tap(cell is not None and canvas is not None, 'AT-SPI finds channel 5 and the detail view'):
+        return
+    x, y, w, h = extents(pyatspi, cell)
+    before = crop(s2, inset(extents(pyatspi, canvas)), os.path.join(outdir, 'detail-before.png'))
+    run('xdotool', 'mousemove', str(x + w // 2), str(y + h // 3), 'click', '1')
+    cap5 = poll(lambda: caption('Channel 5 · '))
+    run('xdotool', 'mousemove', '5', '300')       # no tooltip in the next shot
+    time.sleep(0.8)
+    s3 = shot(outdir, 'e2e-3-channel5.png')
+    after = crop(s3, inset(extents(pyatspi, canvas)), os.path.join(outdir, 'detail-after.png'))
+    ae = subprocess.run(['compare', '-metric', 'AE', before, after, 'null:'],
+                        capture_output=True, text=True).stderr.strip()
+    # per-channel normalisation: the map's min is black and its max white
+    black = count_color(after, '#000000')
+    white = count_color(after, '#FFFFFF')
+    tap(cap5 is not None and close_max(cap5.name, relu_max[5]) and float(ae or 0) > 100
+        and black > 0 and white > 0,
+        f'clicking channel 5 shows its map (caption max {relu_max[5]:.4g}, '
+        f'{ae} pixels changed, black {black}, white {white})',
+        cap5.name if cap5 else 'no caption')
+
+    # the grid has the focus now: Right moves to channel 6
+    run('xdotool', 'key', 'Right')
+    cap6 = poll(lambda: caption('Channel 6 · '), timeout=5)
+    tap(cap6 is not None and close_max(cap6.name, relu_max[6]), 'Right moves to channel 6',
+        cap6.name if cap6 else 'no caption')
+
+    run('xdotool', 'key', 'ctrl+q')
+    try:
+        rc = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    tap(rc == 0, f'Ctrl+Q quits cleanly (exit status {rc})')
+
+
+def inset(rect, by=8):
+    x, y, w, h = rect
+    return (x + by, y + by, max(1, w - 2 * by), max(1, h - 2 * by))
+
+
+def close_max(caption, want):
+    m = re.search(r'max ([-+0-9.e]+)$', caption)
+    return m is not None and abs(float(m.group(1)) - want) <= 1e-3 * max(1.0, abs(want))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
