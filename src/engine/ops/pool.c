@@ -105,38 +105,49 @@ lens_maxpool_forward (const LensNode    *node,
       const float *plane = x + nc * h * w;
 
       for (int64_t yy = 0; yy < oh; yy++)
-        for (int64_t xx = 0; xx < ow; xx++)
-          {
-            /* first maximum in row-major order wins; padding never does */
-            float best = -FLT_MAX;
-            int64_t arg = -1;
-            int64_t o = (nc * oh + yy) * ow + xx;
+        {
+          /* rows of the window inside the input: ki in [k0, k1) */
+          int64_t y0 = yy * p->strides[0] - p->pads[0];
+          int ky0 = 0, ky1 = p->kernel[0];
 
-            for (int ki = 0; ki < p->kernel[0]; ki++)
-              {
-                int64_t iy = yy * p->strides[0] - p->pads[0] + (int64_t) ki * p->dilations[0];
-                if (iy < 0 || iy >= h)
-                  continue;
-                for (int kj = 0; kj < p->kernel[1]; kj++)
-                  {
-                    int64_t ix = xx * p->strides[1] - p->pads[1] + (int64_t) kj * p->dilations[1];
-                    float v;
-                    if (ix < 0 || ix >= w)
-                      continue;
-                    v = plane[iy * w + ix];
-                    if (arg < 0 || v > best)
-                      {
-                        best = v;
-                        arg = iy * w + ix;
-                      }
-                  }
-              }
-            y[o] = arg >= 0 ? best : 0.0f;
-            if (sw != NULL)
-              sw[o] = (int32_t) arg;
-            if (indices != NULL)
-              indices[o] = arg >= 0 ? nc * h * w + arg : -1;
-          }
+          while (ky0 < ky1 && y0 + (int64_t) ky0 * p->dilations[0] < 0)
+            ky0++;
+          while (ky1 > ky0 && y0 + (int64_t) (ky1 - 1) * p->dilations[0] >= h)
+            ky1--;
+          for (int64_t xx = 0; xx < ow; xx++)
+            {
+              /* first maximum in row-major order wins; padding never does */
+              int64_t x0 = xx * p->strides[1] - p->pads[1];
+              int kx0 = 0, kx1 = p->kernel[1];
+              float best = -FLT_MAX;
+              int64_t arg = -1;
+              int64_t o = (nc * oh + yy) * ow + xx;
+
+              while (kx0 < kx1 && x0 + (int64_t) kx0 * p->dilations[1] < 0)
+                kx0++;
+              while (kx1 > kx0 && x0 + (int64_t) (kx1 - 1) * p->dilations[1] >= w)
+                kx1--;
+              for (int ki = ky0; ki < ky1; ki++)
+                {
+                  int64_t iy = y0 + (int64_t) ki * p->dilations[0];
+                  const float *row = plane + iy * w + x0;
+                  for (int kj = kx0; kj < kx1; kj++)
+                    {
+                      float v = row[(int64_t) kj * p->dilations[1]];
+                      if (arg < 0 || v > best)
+                        {
+                          best = v;
+                          arg = iy * w + x0 + (int64_t) kj * p->dilations[1];
+                        }
+                    }
+                }
+              y[o] = arg >= 0 ? best : 0.0f;
+              if (sw != NULL)
+                sw[o] = (int32_t) arg;
+              if (indices != NULL)
+                indices[o] = arg >= 0 ? nc * h * w + arg : -1;
+            }
+        }
     }
 }
 
