@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli-common.h"
+#include "cli-train.h"
 
 typedef struct
 {
@@ -21,12 +22,42 @@ typedef struct
                     char **argv);
 } LensCliVerb;
 
+/* cli-occlude.c */
+int lens_cli_occlude    (int argc, char **argv);
+int lens_cli_occlude_at (int argc, char **argv);
+/* cli-topk.c, cli-filters.c */
+int lens_cli_topk        (int argc, char **argv);
+int lens_cli_topk_merge  (int argc, char **argv);
+int lens_cli_topk_render (int argc, char **argv);
+int lens_cli_filters     (int argc, char **argv);
+
+/* cli-project.c */
+int lens_cli_project     (int argc, char **argv);
+
 static const LensCliVerb verbs[] = {
   { "info", "list every layer of a model: op, output shape, parameters, FLOPs",
     lens_cli_info },
   { "predict", "classify an image (or a .npy tensor) and print the top classes",
     lens_cli_predict },
   { "bench", "time the forward pass of a model", lens_cli_bench },
+  { "project", "project a feature, a class or Grad-CAM back onto the input image (PNG)",
+    lens_cli_project },
+  { "occlude", "occlusion sensitivity maps: slide a gray square over an image",
+    lens_cli_occlude },
+  { "occlude-at", "the gray square at one position: target probability, top 5, feature",
+    lens_cli_occlude_at },
+  { "train", "train a ZF-style network (Fashion-MNIST or an image folder)", lens_cli_train },
+  { "evaluate", "accuracy and confusion matrix of a model on a labelled data set",
+    lens_cli_evaluate },
+  { "evolution", "feature evolution over training snapshots (the paper's Fig. 4) as PNG",
+    lens_cli_evolution },
+  { "topk", "the K strongest activations of every channel over a data set (Fig. 2)",
+    lens_cli_topk },
+  { "topk-merge", "merge the result files of the shards of a top-k scan", lens_cli_topk_merge },
+  { "topk-render", "draw a top-k result: projections and input patches (Fig. 2) as PNG",
+    lens_cli_topk_render },
+  { "filters", "layer-1 filters: tiles, RMS, dead, dominating, frequency content (Fig. 6)",
+    lens_cli_filters },
 };
 
 static const LensCliVerb *

@@ -40,7 +40,14 @@ lens_application_get_window (LensApplication *self)
 static void
 lens_application_activate (GApplication *app)
 {
-  gtk_window_present (GTK_WINDOW (lens_application_get_window (LENS_APPLICATION (app))));
+  GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (app));
+  LensWindow *window = lens_application_get_window (LENS_APPLICATION (app));
+
+  /* a new window without files: what was open last time, or the default
+   * model */
+  if (active == NULL)
+    lens_window_open_default (window);
+  gtk_window_present (GTK_WINDOW (window));
 }
 
 /* convlens [MODEL.onnx [IMAGE]] */

@@ -8,6 +8,7 @@
 #include "lens-config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "lens-document.h"
 
@@ -30,6 +31,23 @@ struct _LensDocument
   guint               n_pending;
   gint64              render_started;
   gboolean            shared_norm;
+
+  /* projections */
+  char               *projection_mode;    /* "deconv", "guided", "gradient" */
+  char               *projection_start;   /* "max", "map" */
+  LensProjection     *projection;
+  GCancellable       *project_cancellable;
+
+  /* occlusion */
+  int                 occluder_size;
+  int                 occluder_stride;
+  LensOcclusionQuery *query;
+  gboolean            query_in_flight;
+  gboolean            query_pending;
+  int                 pending_x, pending_y;
+  LensOcclusionSweep *sweep;
+  GCancellable       *sweep_cancellable;
+  double              sweep_progress;
 };
 
 enum {
@@ -41,6 +59,15 @@ enum {
   PROP_SELECTED_LAYER,
   PROP_SELECTED_CHANNEL,
   PROP_SHARED_NORM,
+  PROP_PROJECTION_MODE,
+  PROP_PROJECTION_START,
+  PROP_PROJECTION,
+  PROP_OCCLUDER_SIZE,
+  PROP_OCCLUDER_STRIDE,
+  PROP_QUERY,
+  PROP_SWEEP,
+  PROP_SWEEP_PROGRESS,
+  PROP_SWEEPING,
   N_PROPS
 };
 
@@ -56,6 +83,11 @@ G_DEFINE_FINAL_TYPE (LensDocument, lens_document, G_TYPE_OBJECT)
 
 static void lens_document_request_trace (LensDocument *self);
 static void lens_document_request_maps  (LensDocument *self);
+static void lens_document_request_projection (LensDocument  *self,
+                                              LensStartKind  start,
+                                              int            x,
+                                              int            y);
+static void lens_document_clear_results (LensDocument *self);
 
 static void
 lens_document_job_started (LensDocument *self)
@@ -112,6 +144,7 @@ lens_document_set_maps (LensDocument  *self,
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAPS]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_CHANNEL]);
+  lens_document_project (self);
 }
 
 static void
@@ -192,6 +225,7 @@ trace_done (LensDocument *self,
 
   g_clear_pointer (&self->trace, lens_trace_info_unref);
   self->trace = trace;
+  lens_document_clear_results (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRACE]);
   lens_document_request_maps (self);
 }
@@ -245,6 +279,7 @@ model_loaded (LensDocument *self,
   g_clear_pointer (&self->model, lens_model_info_unref);
   self->model = model;
   g_clear_pointer (&self->trace, lens_trace_info_unref);
+  lens_document_clear_results (self);
   lens_document_set_maps (self, NULL);
 
   for (guint i = 0; i < model->n_layers; i++)
@@ -307,6 +342,344 @@ static void
 on_channel_selected (LensDocument *self)
 {
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_CHANNEL]);
+  lens_document_project (self);
+}
+
+/* ---- projections ---- */
+
+static LensProjectMode
+parse_mode (const char *mode)
+{
+  if (g_strcmp0 (mode, "guided") == 0)
+    return LENS_PROJECT_GUIDED;
+  if (g_strcmp0 (mode, "gradient") == 0)
+    return LENS_PROJECT_GRADIENT;
+  return LENS_PROJECT_DECONV;
+}
+
+static void
+lens_document_set_projection (LensDocument   *self,
+                              LensProjection *proj)
+{
+  if (self->projection == proj)
+    return;
+  g_clear_pointer (&self->projection, lens_projection_unref);
+  self->projection = proj != NULL ? lens_projection_ref (proj) : NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROJECTION]);
+}
+
+static void
+on_project_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(LensDocument) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LensProjection) proj = NULL;
+
+  if (self->client != NULL)
+    {
+      proj = lens_engine_client_project_finish (self->client, result, &error);
+      if (proj != NULL)
+        lens_document_set_projection (self, proj);
+      else
+        lens_document_report (self, error, _("Could not project the channel"));
+    }
+  lens_document_job_done (self);
+}
+
+static void
+lens_document_request_projection (LensDocument  *self,
+                                  LensStartKind  start,
+                                  int            x,
+                                  int            y)
+{
+  int channel = lens_document_get_selected_channel (self);
+
+  if (self->maps == NULL || channel < 0 || (guint) channel >= self->maps->n_channels ||
+      (int) self->maps->layer != lens_document_get_selected_layer (self))
+    return;
+
+  if (self->project_cancellable != NULL)
+    g_cancellable_cancel (self->project_cancellable);
+  g_clear_object (&self->project_cancellable);
+  self->project_cancellable = g_cancellable_new ();
+
+  lens_document_job_started (self);
+  lens_engine_client_project_async (self->client, self->maps->layer, channel,
+                                    parse_mode (self->projection_mode), start, x, y,
+                                    self->project_cancellable, on_project_done,
+                                    g_object_ref (self));
+}
+
+void
+lens_document_project (LensDocument *self)
+{
+  g_return_if_fail (LENS_IS_DOCUMENT (self));
+  lens_document_request_projection (self,
+                                    g_strcmp0 (self->projection_start, "map") == 0
+                                      ? LENS_START_MAP : LENS_START_MAX, 0, 0);
+}
+
+void
+lens_document_project_point (LensDocument *self,
+                             int           x,
+                             int           y)
+{
+  g_return_if_fail (LENS_IS_DOCUMENT (self));
+  lens_document_request_projection (self, LENS_START_POINT, x, y);
+}
+
+LensProjection *
+lens_document_get_projection (LensDocument *self)
+{
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), NULL);
+  return self->projection;
+}
+
+static void
+set_string (LensDocument *self,
+            char        **field,
+            const char   *value,
+            int           prop)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+  lens_document_project (self);
+}
+
+/* ---- occlusion ---- */
+
+static void
+lens_document_get_occlusion_settings (LensDocument          *self,
+                                      LensOcclusionSettings *settings)
+{
+  int layer = lens_document_get_selected_layer (self);
+
+  memset (settings, 0, sizeof *settings);
+  settings->size = lens_document_get_occluder_size (self);
+  settings->stride = self->occluder_stride > 0 ? self->occluder_stride
+                                               : MAX (1, self->occluder_size / 4);
+  settings->target_class = -1;
+  settings->layer = -1;
+  settings->channel = -1;
+  if (self->model != NULL && layer >= 0 && (guint) layer < self->model->n_layers &&
+      self->model->layers[layer].shape.ndim == 4)
+    {
+      settings->layer = layer;
+      settings->channel = self->maps != NULL && (int) self->maps->layer == layer
+                            ? lens_document_get_selected_channel (self) : -1;
+    }
+}
+
+static void lens_document_send_query (LensDocument *self);
+
+static void
+on_occlude_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(LensDocument) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LensOcclusionQuery) query = NULL;
+
+  if (self->client == NULL)
+    return;
+  self->query_in_flight = FALSE;
+  query = lens_engine_client_occlude_finish (self->client, result, &error);
+  g_debug ("occlusion query %s%s", query ? "arrived" : "failed: ", query ? "" : error->message);
+  if (query != NULL)
+    {
+      g_clear_pointer (&self->query, lens_occlusion_query_unref);
+      self->query = g_steal_pointer (&query);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUERY]);
+    }
+  else if (lens_document_report (self, error, _("Could not occlude the image")))
+    self->query_pending = FALSE;
+  /* only the newest position matters */
+  if (self->query_pending)
+    lens_document_send_query (self);
+}
+
+static void
+lens_document_send_query (LensDocument *self)
+{
+  LensOcclusionSettings settings;
+
+  if (self->trace == NULL)
+    return;
+  lens_document_get_occlusion_settings (self, &settings);
+  self->query_pending = FALSE;
+  self->query_in_flight = TRUE;
+  lens_engine_client_occlude_async (self->client, &settings, self->pending_x, self->pending_y,
+                                    NULL, on_occlude_done, g_object_ref (self));
+}
+
+void
+lens_document_occlude_at (LensDocument *self,
+                          int           x,
+                          int           y)
+{
+  g_return_if_fail (LENS_IS_DOCUMENT (self));
+
+  self->pending_x = x;
+  self->pending_y = y;
+  self->query_pending = TRUE;
+  if (!self->query_in_flight)
+    lens_document_send_query (self);
+}
+
+LensOcclusionQuery *
+lens_document_get_query (LensDocument *self)
+{
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), NULL);
+  return self->query;
+}
+
+static void
+on_sweep_progress (GObject *target,
+                   double   fraction)
+{
+  LensDocument *self = LENS_DOCUMENT (target);
+
+  self->sweep_progress = fraction;
+  g_object_notify_by_pspec (target, properties[PROP_SWEEP_PROGRESS]);
+}
+
+static void
+on_sweep_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(LensDocument) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LensOcclusionSweep) sweep = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (G_TASK (result));
+
+  lens_document_job_done (self);
+  if (self->client == NULL)
+    return;
+  sweep = lens_engine_client_sweep_finish (self->client, result, &error);
+  /* a newer sweep owns the state now */
+  if (cancellable != self->sweep_cancellable)
+    return;
+  g_clear_object (&self->sweep_cancellable);
+  if (sweep != NULL)
+    {
+      g_clear_pointer (&self->sweep, lens_occlusion_sweep_unref);
+      self->sweep = g_steal_pointer (&sweep);
+      self->sweep_progress = 1.0;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SWEEP_PROGRESS]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SWEEP]);
+    }
+  else
+    lens_document_report (self, error, _("Could not sweep the occluder"));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SWEEPING]);
+}
+
+void
+lens_document_sweep (LensDocument *self)
+{
+  LensOcclusionSettings settings;
+
+  g_return_if_fail (LENS_IS_DOCUMENT (self));
+
+  if (self->trace == NULL)
+    return;
+  if (self->sweep_cancellable != NULL)
+    g_cancellable_cancel (self->sweep_cancellable);
+  g_clear_object (&self->sweep_cancellable);
+  self->sweep_cancellable = g_cancellable_new ();
+  self->sweep_progress = 0.0;
+  lens_document_get_occlusion_settings (self, &settings);
+
+  lens_document_job_started (self);
+  lens_engine_client_sweep_async (self->client, &settings, on_sweep_progress, G_OBJECT (self),
+                                  self->sweep_cancellable, on_sweep_done, g_object_ref (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SWEEP_PROGRESS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SWEEPING]);
+}
+
+void
+lens_document_cancel_sweep (LensDocument *self)
+{
+  g_return_if_fail (LENS_IS_DOCUMENT (self));
+
+  if (self->sweep_cancellable == NULL)
+    return;
+  g_cancellable_cancel (self->sweep_cancellable);
+  g_clear_object (&self->sweep_cancellable);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SWEEPING]);
+}
+
+gboolean
+lens_document_get_sweeping (LensDocument *self)
+{
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), FALSE);
+  return self->sweep_cancellable != NULL;
+}
+
+double
+lens_document_get_sweep_progress (LensDocument *self)
+{
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), 0.0);
+  return self->sweep_progress;
+}
+
+LensOcclusionSweep *
+lens_document_get_sweep (LensDocument *self)
+{
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), NULL);
+  return self->sweep;
+}
+
+void
+lens_document_cancel_jobs (LensDocument *self)
+{
+  g_return_if_fail (LENS_IS_DOCUMENT (self));
+
+  if (self->project_cancellable != NULL)
+    g_cancellable_cancel (self->project_cancellable);
+  g_clear_object (&self->project_cancellable);
+  lens_document_cancel_sweep (self);
+}
+
+int
+lens_document_get_occluder_size (LensDocument *self)
+{
+  const LensShape *in;
+  int side;
+
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), 0);
+
+  if (self->model == NULL || self->model->input_shape.ndim != 4)
+    return MAX (self->occluder_size, 1);
+  in = &self->model->input_shape;
+  side = (int) MIN (in->dims[2], in->dims[3]);
+  /* 0: the default, a seventh of the input's side */
+  if (self->occluder_size <= 0)
+    return MAX (1, (side + 3) / 7);
+  return CLAMP (self->occluder_size, 1, side);
+}
+
+static void
+lens_document_clear_results (LensDocument *self)
+{
+  lens_document_cancel_sweep (self);
+  lens_document_set_projection (self, NULL);
+  if (self->query != NULL)
+    {
+      g_clear_pointer (&self->query, lens_occlusion_query_unref);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUERY]);
+    }
+  if (self->sweep != NULL)
+    {
+      g_clear_pointer (&self->sweep, lens_occlusion_sweep_unref);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SWEEP]);
+    }
 }
 
 LensEngineClient *
@@ -486,6 +859,33 @@ lens_document_get_property (GObject    *object,
     case PROP_SHARED_NORM:
       g_value_set_boolean (value, self->shared_norm);
       break;
+    case PROP_PROJECTION_MODE:
+      g_value_set_string (value, self->projection_mode);
+      break;
+    case PROP_PROJECTION_START:
+      g_value_set_string (value, self->projection_start);
+      break;
+    case PROP_PROJECTION:
+      g_value_set_pointer (value, self->projection);
+      break;
+    case PROP_OCCLUDER_SIZE:
+      g_value_set_int (value, self->occluder_size);
+      break;
+    case PROP_OCCLUDER_STRIDE:
+      g_value_set_int (value, self->occluder_stride);
+      break;
+    case PROP_QUERY:
+      g_value_set_pointer (value, self->query);
+      break;
+    case PROP_SWEEP:
+      g_value_set_pointer (value, self->sweep);
+      break;
+    case PROP_SWEEP_PROGRESS:
+      g_value_set_double (value, self->sweep_progress);
+      break;
+    case PROP_SWEEPING:
+      g_value_set_boolean (value, lens_document_get_sweeping (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -509,6 +909,26 @@ lens_document_set_property (GObject      *object,
       break;
     case PROP_SHARED_NORM:
       lens_document_set_shared_norm (self, g_value_get_boolean (value));
+      break;
+    case PROP_PROJECTION_MODE:
+      set_string (self, &self->projection_mode, g_value_get_string (value), prop_id);
+      break;
+    case PROP_PROJECTION_START:
+      set_string (self, &self->projection_start, g_value_get_string (value), prop_id);
+      break;
+    case PROP_OCCLUDER_SIZE:
+      if (self->occluder_size != g_value_get_int (value))
+        {
+          self->occluder_size = g_value_get_int (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_OCCLUDER_STRIDE:
+      if (self->occluder_stride != g_value_get_int (value))
+        {
+          self->occluder_stride = g_value_get_int (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -542,6 +962,13 @@ lens_document_finalize (GObject *object)
   g_clear_pointer (&self->model, lens_model_info_unref);
   g_clear_pointer (&self->trace, lens_trace_info_unref);
   g_clear_pointer (&self->maps, lens_layer_maps_unref);
+  g_clear_pointer (&self->projection, lens_projection_unref);
+  g_clear_pointer (&self->query, lens_occlusion_query_unref);
+  g_clear_pointer (&self->sweep, lens_occlusion_sweep_unref);
+  g_clear_object (&self->project_cancellable);
+  g_clear_object (&self->sweep_cancellable);
+  g_free (self->projection_mode);
+  g_free (self->projection_start);
   g_free (self->image_path);
 
   G_OBJECT_CLASS (lens_document_parent_class)->finalize (object);
@@ -578,6 +1005,35 @@ lens_document_class_init (LensDocumentClass *klass)
   properties[PROP_SHARED_NORM] =
     g_param_spec_boolean ("shared-norm", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PROJECTION_MODE] =
+    g_param_spec_string ("projection-mode", NULL, NULL, "deconv",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PROJECTION_START] =
+    g_param_spec_string ("projection-start", NULL, NULL, "max",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PROJECTION] =
+    g_param_spec_pointer ("projection", NULL, NULL,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* 0: a seventh of the input's side */
+  properties[PROP_OCCLUDER_SIZE] =
+    g_param_spec_int ("occluder-size", NULL, NULL, 0, 4096, 0,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* 0: a quarter of the size */
+  properties[PROP_OCCLUDER_STRIDE] =
+    g_param_spec_int ("occluder-stride", NULL, NULL, 0, 4096, 0,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_QUERY] =
+    g_param_spec_pointer ("query", NULL, NULL,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SWEEP] =
+    g_param_spec_pointer ("sweep", NULL, NULL,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SWEEP_PROGRESS] =
+    g_param_spec_double ("sweep-progress", NULL, NULL, 0.0, 1.0, 0.0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SWEEPING] =
+    g_param_spec_boolean ("sweeping", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A failure worth telling the user, in translated plain words. */
@@ -589,6 +1045,8 @@ static void
 lens_document_init (LensDocument *self)
 {
   self->client = lens_engine_client_new ();
+  self->projection_mode = g_strdup ("deconv");
+  self->projection_start = g_strdup ("max");
   self->layers = g_list_store_new (LENS_TYPE_LAYER_ITEM);
   self->channels = g_list_store_new (LENS_TYPE_CHANNEL_ITEM);
   self->layer_selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->layers)));

@@ -49,6 +49,30 @@ gboolean            lens_document_get_shared_norm      (LensDocument *self);
 void                lens_document_set_shared_norm      (LensDocument *self,
                                                         gboolean      shared);
 
+/* Projects the selected channel with the current mode and start
+ * ("projection-mode", "projection-start" properties), or from (x, y) of
+ * its feature map. */
+void                lens_document_project              (LensDocument *self);
+void                lens_document_project_point        (LensDocument *self,
+                                                        int           x,
+                                                        int           y);
+LensProjection     *lens_document_get_projection       (LensDocument *self);
+
+/* The occluder at (x, y) of the input; while a query runs, only the
+ * newest position is kept and sent when it returns. */
+void                lens_document_occlude_at           (LensDocument *self,
+                                                        int           x,
+                                                        int           y);
+LensOcclusionQuery *lens_document_get_query            (LensDocument *self);
+int                 lens_document_get_occluder_size    (LensDocument *self);
+void                lens_document_sweep                (LensDocument *self);
+void                lens_document_cancel_sweep         (LensDocument *self);
+gboolean            lens_document_get_sweeping         (LensDocument *self);
+double              lens_document_get_sweep_progress   (LensDocument *self);
+LensOcclusionSweep *lens_document_get_sweep            (LensDocument *self);
+/* Escape: stops the running projection and sweep. */
+void                lens_document_cancel_jobs          (LensDocument *self);
+
 /* Forgets pending work (the window is closing). */
 void                lens_document_cancel               (LensDocument *self);
 

@@ -12,6 +12,9 @@ static const guint job_depends[LENS_N_JOB_KINDS] = {
   [LENS_JOB_MODEL] = 1u << LENS_JOB_MODEL,
   [LENS_JOB_TRACE] = (1u << LENS_JOB_MODEL) | (1u << LENS_JOB_TRACE),
   [LENS_JOB_RENDER] = (1u << LENS_JOB_MODEL) | (1u << LENS_JOB_TRACE) | (1u << LENS_JOB_RENDER),
+  [LENS_JOB_PROJECT] = (1u << LENS_JOB_MODEL) | (1u << LENS_JOB_TRACE) | (1u << LENS_JOB_PROJECT),
+  [LENS_JOB_OCCLUDE] = (1u << LENS_JOB_MODEL) | (1u << LENS_JOB_TRACE) | (1u << LENS_JOB_OCCLUDE),
+  [LENS_JOB_SWEEP] = (1u << LENS_JOB_MODEL) | (1u << LENS_JOB_TRACE) | (1u << LENS_JOB_SWEEP),
 };
 
 /* Pushed to make the worker leave its loop. */
@@ -54,6 +57,7 @@ lens_request_free (gpointer data)
   g_clear_object (&req->caller);
   g_clear_object (&req->cancellable);
   g_clear_pointer (&req->gens, lens_generations_unref);
+  g_weak_ref_clear (&req->target);
   g_free (req->path);
   g_free (req);
 }
@@ -128,6 +132,7 @@ lens_engine_client_new_request (LensEngineClient    *self,
 
   req->kind = kind;
   req->func = func;
+  g_weak_ref_init (&req->target, NULL);
   req->gens = lens_generations_ref (self->worker->gens);
   req->cancellable = g_cancellable_new ();
   if (cancellable != NULL)
@@ -281,6 +286,110 @@ lens_engine_client_render_layer_finish (LensEngineClient  *self,
                                         GError           **error)
 {
   return lens_engine_client_finish (result, lens_engine_client_render_layer_async, error);
+}
+
+void
+lens_engine_client_project_async (LensEngineClient    *self,
+                                  guint                layer,
+                                  int                  channel,
+                                  LensProjectMode      mode,
+                                  LensStartKind        start,
+                                  int                  x,
+                                  int                  y,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  LensRequest *req;
+  GTask *task;
+
+  g_return_if_fail (LENS_IS_ENGINE_CLIENT (self));
+
+  req = lens_engine_client_new_request (self, LENS_JOB_PROJECT, lens_job_project,
+                                        lens_engine_client_project_async,
+                                        cancellable, callback, user_data, &task);
+  req->layer = layer;
+  req->channel = channel;
+  req->mode = mode;
+  req->start = start;
+  req->x = x;
+  req->y = y;
+  req->result_free = (GDestroyNotify) lens_projection_unref;
+  lens_engine_client_push (self, task);
+}
+
+LensProjection *
+lens_engine_client_project_finish (LensEngineClient  *self,
+                                   GAsyncResult      *result,
+                                   GError           **error)
+{
+  return lens_engine_client_finish (result, lens_engine_client_project_async, error);
+}
+
+void
+lens_engine_client_occlude_async (LensEngineClient            *self,
+                                  const LensOcclusionSettings *settings,
+                                  int                          x,
+                                  int                          y,
+                                  GCancellable                *cancellable,
+                                  GAsyncReadyCallback          callback,
+                                  gpointer                     user_data)
+{
+  LensRequest *req;
+  GTask *task;
+
+  g_return_if_fail (LENS_IS_ENGINE_CLIENT (self));
+  g_return_if_fail (settings != NULL);
+
+  req = lens_engine_client_new_request (self, LENS_JOB_OCCLUDE, lens_job_occlude,
+                                        lens_engine_client_occlude_async,
+                                        cancellable, callback, user_data, &task);
+  req->occ = *settings;
+  req->x = x;
+  req->y = y;
+  req->result_free = (GDestroyNotify) lens_occlusion_query_unref;
+  lens_engine_client_push (self, task);
+}
+
+LensOcclusionQuery *
+lens_engine_client_occlude_finish (LensEngineClient  *self,
+                                   GAsyncResult      *result,
+                                   GError           **error)
+{
+  return lens_engine_client_finish (result, lens_engine_client_occlude_async, error);
+}
+
+void
+lens_engine_client_sweep_async (LensEngineClient            *self,
+                                const LensOcclusionSettings *settings,
+                                LensSweepProgressFunc        progress,
+                                GObject                     *target,
+                                GCancellable                *cancellable,
+                                GAsyncReadyCallback          callback,
+                                gpointer                     user_data)
+{
+  LensRequest *req;
+  GTask *task;
+
+  g_return_if_fail (LENS_IS_ENGINE_CLIENT (self));
+  g_return_if_fail (settings != NULL);
+
+  req = lens_engine_client_new_request (self, LENS_JOB_SWEEP, lens_job_sweep,
+                                        lens_engine_client_sweep_async,
+                                        cancellable, callback, user_data, &task);
+  req->occ = *settings;
+  req->progress = progress;
+  g_weak_ref_set (&req->target, target);
+  req->result_free = (GDestroyNotify) lens_occlusion_sweep_unref;
+  lens_engine_client_push (self, task);
+}
+
+LensOcclusionSweep *
+lens_engine_client_sweep_finish (LensEngineClient  *self,
+                                 GAsyncResult      *result,
+                                 GError           **error)
+{
+  return lens_engine_client_finish (result, lens_engine_client_sweep_async, error);
 }
 
 void

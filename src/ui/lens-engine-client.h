@@ -13,6 +13,8 @@
 
 #include <gio/gio.h>
 
+#include "lens-occlude.h"
+#include "lens-project.h"
 #include "lens-render.h"
 #include "lens-tensor.h"
 
@@ -68,7 +70,70 @@ typedef struct
   LensPrediction  predictions[LENS_MAX_PREDICTIONS];
 } LensTraceInfo;
 
+/* A channel projected back to the input (immutable). */
+typedef struct
+{
+  guint            layer;
+  int              channel;
+  LensProjectMode  mode;
+  LensStartKind    start;
+  int              start_x;     /* the start position used, in the map */
+  int              start_y;
+  LensBox          rf;          /* its receptive field, in input pixels */
+  LensPixels      *pixels;      /* lens_projection_to_rgb of values */
+  LensTensor      *values;      /* the projection, shaped like the input */
+} LensProjection;
+
+/* What an occluder is asked for. */
+typedef struct
+{
+  int size;
+  int stride;
+  int target_class;   /* -1: the top class */
+  int layer;          /* tracked layer (index); -1: the last conv */
+  int channel;        /* -1: the strongest map */
+} LensOcclusionSettings;
+
+/* The answer to one occluder position (immutable). */
+typedef struct
+{
+  int                 x, y, size;
+  int                 target_class;
+  char               *target_label;       /* NULL without labels */
+  int                 layer_value;
+  int                 channel;
+  LensOcclusionPoint  point;
+  LensOcclusionPoint  clean;              /* no occluder */
+  guint               n_predictions;
+  LensPrediction      predictions[LENS_MAX_PREDICTIONS];
+} LensOcclusionQuery;
+
+/* The whole sweep (immutable). */
+typedef struct
+{
+  LensOcclusionMap   *map;
+  int                 input_width;
+  int                 input_height;
+  int                 target_class;
+  char               *target_label;
+  int                 layer_value;
+  int                 channel;
+  LensOcclusionPoint  clean;
+  guint               n_classes;
+  char              **labels;             /* n_classes, or NULL */
+} LensOcclusionSweep;
+
+typedef void (*LensSweepProgressFunc) (GObject *target,
+                                       double   fraction);
+
 GQuark         lens_engine_client_error_quark (void);
+
+LensProjection     *lens_projection_ref          (LensProjection *proj);
+void                lens_projection_unref        (LensProjection *proj);
+LensOcclusionQuery *lens_occlusion_query_ref     (LensOcclusionQuery *query);
+void                lens_occlusion_query_unref   (LensOcclusionQuery *query);
+LensOcclusionSweep *lens_occlusion_sweep_ref     (LensOcclusionSweep *sweep);
+void                lens_occlusion_sweep_unref   (LensOcclusionSweep *sweep);
 
 LensModelInfo *lens_model_info_ref            (LensModelInfo *info);
 void           lens_model_info_unref          (LensModelInfo *info);
@@ -113,10 +178,55 @@ LensLayerMaps *lens_engine_client_render_layer_finish (LensEngineClient  *self,
                                                        GAsyncResult      *result,
                                                        GError           **error);
 
+/* Projects `channel` of `layer` of the last trace back to the input;
+ * x, y: the start position for LENS_START_POINT. */
+void            lens_engine_client_project_async   (LensEngineClient    *self,
+                                                    guint                layer,
+                                                    int                  channel,
+                                                    LensProjectMode      mode,
+                                                    LensStartKind        start,
+                                                    int                  x,
+                                                    int                  y,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+LensProjection *lens_engine_client_project_finish  (LensEngineClient  *self,
+                                                    GAsyncResult      *result,
+                                                    GError           **error);
+
+/* The occluder at (x, y) (top-left corner, input pixels) over the last
+ * trace's input.  The occluder is planned once per image and settings. */
+void                lens_engine_client_occlude_async  (LensEngineClient            *self,
+                                                       const LensOcclusionSettings *settings,
+                                                       int                          x,
+                                                       int                          y,
+                                                       GCancellable                *cancellable,
+                                                       GAsyncReadyCallback          callback,
+                                                       gpointer                     user_data);
+LensOcclusionQuery *lens_engine_client_occlude_finish (LensEngineClient  *self,
+                                                       GAsyncResult      *result,
+                                                       GError           **error);
+
+/* The full occlusion map.  progress (may be NULL) is called in the
+ * caller's main context with `target` (held by a weak reference). */
+void                lens_engine_client_sweep_async    (LensEngineClient            *self,
+                                                       const LensOcclusionSettings *settings,
+                                                       LensSweepProgressFunc        progress,
+                                                       GObject                     *target,
+                                                       GCancellable                *cancellable,
+                                                       GAsyncReadyCallback          callback,
+                                                       gpointer                     user_data);
+LensOcclusionSweep *lens_engine_client_sweep_finish   (LensEngineClient  *self,
+                                                       GAsyncResult      *result,
+                                                       GError           **error);
+
 /* Makes every queued or running request obsolete. */
 void           lens_engine_client_cancel_all         (LensEngineClient *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LensModelInfo, lens_model_info_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LensTraceInfo, lens_trace_info_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LensProjection, lens_projection_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LensOcclusionQuery, lens_occlusion_query_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LensOcclusionSweep, lens_occlusion_sweep_unref)
 
 G_END_DECLS

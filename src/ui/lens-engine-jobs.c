@@ -6,6 +6,8 @@
 
 #include "lens-config.h"
 
+#include <string.h>
+
 #include "lens-engine-private.h"
 
 /* Size for a model input whose height/width are symbolic. */
@@ -62,6 +64,71 @@ lens_trace_info_unref (LensTraceInfo *info)
   g_atomic_rc_box_release_full (info, lens_trace_info_clear);
 }
 
+static void
+lens_projection_clear (gpointer data)
+{
+  LensProjection *proj = data;
+
+  g_clear_pointer (&proj->pixels, lens_pixels_unref);
+  g_clear_pointer (&proj->values, lens_tensor_free);
+}
+
+LensProjection *
+lens_projection_ref (LensProjection *proj)
+{
+  return g_atomic_rc_box_acquire (proj);
+}
+
+void
+lens_projection_unref (LensProjection *proj)
+{
+  g_atomic_rc_box_release_full (proj, lens_projection_clear);
+}
+
+static void
+lens_occlusion_query_clear (gpointer data)
+{
+  LensOcclusionQuery *query = data;
+
+  for (guint i = 0; i < query->n_predictions; i++)
+    g_free (query->predictions[i].label);
+  g_free (query->target_label);
+}
+
+LensOcclusionQuery *
+lens_occlusion_query_ref (LensOcclusionQuery *query)
+{
+  return g_atomic_rc_box_acquire (query);
+}
+
+void
+lens_occlusion_query_unref (LensOcclusionQuery *query)
+{
+  g_atomic_rc_box_release_full (query, lens_occlusion_query_clear);
+}
+
+static void
+lens_occlusion_sweep_clear (gpointer data)
+{
+  LensOcclusionSweep *sweep = data;
+
+  g_clear_pointer (&sweep->map, lens_occlusion_map_free);
+  g_free (sweep->target_label);
+  g_strfreev (sweep->labels);
+}
+
+LensOcclusionSweep *
+lens_occlusion_sweep_ref (LensOcclusionSweep *sweep)
+{
+  return g_atomic_rc_box_acquire (sweep);
+}
+
+void
+lens_occlusion_sweep_unref (LensOcclusionSweep *sweep)
+{
+  g_atomic_rc_box_release_full (sweep, lens_occlusion_sweep_clear);
+}
+
 LensWorker *
 lens_worker_new (void)
 {
@@ -76,6 +143,7 @@ lens_worker_free (LensWorker *worker)
 {
   g_async_queue_unref (worker->queue);
   g_atomic_rc_box_release (worker->gens);
+  g_clear_pointer (&worker->occluder, lens_occluder_free);
   g_clear_pointer (&worker->trace, lens_trace_free);
   g_clear_pointer (&worker->net, lens_net_unref);
   g_free (worker->model_path);
@@ -201,8 +269,10 @@ lens_job_load_model (LensWorker  *worker,
 
   /* Only now, with nothing left to fail, does the new model replace the
    * old one. */
+  g_clear_pointer (&worker->occluder, lens_occluder_free);
   g_clear_pointer (&worker->trace, lens_trace_free);
   g_clear_pointer (&worker->net, lens_net_unref);
+  worker->trace_serial++;
   worker->net = g_steal_pointer (&net);
   worker->trace = g_steal_pointer (&trace);
   worker->trace_ready = FALSE;
@@ -290,6 +360,8 @@ lens_job_run_image (LensWorker  *worker,
 
   /* From here on the old activations are gone, whatever happens. */
   worker->trace_ready = FALSE;
+  worker->trace_serial++;
+  g_clear_pointer (&worker->occluder, lens_occluder_free);
   if (!lens_trace_set_input (worker->trace, input, &error) ||
       !lens_trace_run (worker->trace, req->cancellable, &error))
     {
@@ -354,4 +426,276 @@ lens_job_render_layer (LensWorker  *worker,
       return;
     }
   g_task_return_pointer (task, maps, (GDestroyNotify) lens_layer_maps_unref);
+}
+
+/* The label of class `klass`, or NULL (owned). */
+static char *
+class_label (LensWorker *worker,
+             int         klass)
+{
+#if HAVE_LENS_PROFILE
+  const LensTensor *out = worker->trace ? lens_trace_get_output (worker->trace) : NULL;
+
+  if (worker->profile != NULL && out != NULL && klass >= 0 &&
+      worker->profile->n_labels == lens_tensor_numel (out))
+    return g_strdup (lens_profile_get_label (worker->profile, (guint) klass));
+#endif
+  return NULL;
+}
+
+static gboolean
+worker_has_labels (LensWorker *worker)
+{
+  g_autofree char *first = class_label (worker, 0);
+
+  return first != NULL;
+}
+
+static gboolean
+check_trace (LensWorker *worker,
+             GTask      *task)
+{
+  if (worker->net == NULL || !worker->trace_ready)
+    {
+      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_NO_TRACE,
+                               "No image has been run through the model");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+input_is_bgr (LensWorker *worker)
+{
+#if HAVE_LENS_IMAGE
+  return worker->pre.bgr;
+#else
+  return FALSE;
+#endif
+}
+
+void
+lens_job_project (LensWorker  *worker,
+                  GTask       *task,
+                  LensRequest *req)
+{
+  LensProjectOptions options = { req->mode, req->start, req->x, req->y, LENS_LRN_DEFAULT };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LensTensor) values = NULL;
+  g_autofree guint8 *rgb = NULL;
+  LensProjection *proj;
+  LensBox rf = { 0, 0, 0, 0 };
+  int start_pos[2] = { -1, -1 };
+  int width, height;
+
+  if (!check_trace (worker, task))
+    return;
+  if (req->layer >= lens_net_get_n_layers (worker->net))
+    {
+      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_LAYER,
+                               "The model has no layer %u", req->layer);
+      return;
+    }
+
+  values = lens_project_channel (worker->trace, lens_net_layer_get_output (worker->net, req->layer),
+                                 req->channel, &options, &rf, start_pos, &error);
+  if (values == NULL)
+    {
+      return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  rgb = lens_projection_to_rgb (values, input_is_bgr (worker), &width, &height);
+  proj = g_atomic_rc_box_new0 (LensProjection);
+  proj->layer = req->layer;
+  proj->channel = req->channel;
+  proj->mode = req->mode;
+  proj->start = req->start;
+  proj->start_x = start_pos[0];
+  proj->start_y = start_pos[1];
+  proj->rf = rf;
+  proj->pixels = lens_pixels_new_from_rgb8 (rgb, width, height);
+  proj->values = g_steal_pointer (&values);
+  g_task_return_pointer (task, proj, (GDestroyNotify) lens_projection_unref);
+}
+
+/* The occluder for the current trace and these settings, planned anew
+ * when either changed. */
+static LensOccluder *
+get_occluder (LensWorker                  *worker,
+              const LensOcclusionSettings *settings,
+              GError                     **error)
+{
+  LensOccludeOptions options;
+  const LensShape *in = lens_net_get_input_shape (worker->net);
+  int side = in->ndim == 4 ? (int) MAX (in->dims[2], in->dims[3]) : 1;
+
+  if (worker->occluder != NULL && worker->occluder_serial == worker->trace_serial &&
+      memcmp (&worker->occluder_settings, settings, sizeof *settings) == 0)
+    return worker->occluder;
+
+  g_clear_pointer (&worker->occluder, lens_occluder_free);
+  lens_occlude_options_init (&options);
+  options.size = CLAMP (settings->size, 1, side);
+  options.stride = MAX (settings->stride, 1);
+  options.fill[0] = options.fill[1] = options.fill[2] = 0.f;
+  options.target_class = settings->target_class;
+  options.layer_value = -1;
+  options.channel = -1;
+  if (settings->layer >= 0 && (guint) settings->layer < lens_net_get_n_layers (worker->net))
+    {
+      int value = lens_net_layer_get_output (worker->net, (guint) settings->layer);
+
+      if (lens_net_value_get_shape (worker->net, value)->ndim == 4)
+        {
+          options.layer_value = value;
+          options.channel = settings->channel;
+        }
+    }
+
+  worker->occluder = lens_occluder_new (worker->net, lens_trace_get_input (worker->trace),
+                                        &options, error);
+  if (worker->occluder == NULL)
+    return NULL;
+  worker->occluder_settings = *settings;
+  worker->occluder_serial = worker->trace_serial;
+  return worker->occluder;
+}
+
+void
+lens_job_occlude (LensWorker  *worker,
+                  GTask       *task,
+                  LensRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+  LensOcclusionQuery *query;
+  LensOccluder *occ;
+  LensOcclusionPoint point;
+
+  if (!check_trace (worker, task))
+    return;
+  occ = get_occluder (worker, &req->occ, &error);
+  if (occ == NULL || !lens_occluder_query (occ, req->x, req->y, &point, &error))
+    {
+      return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  query = g_atomic_rc_box_new0 (LensOcclusionQuery);
+  query->x = req->x;
+  query->y = req->y;
+  query->size = req->occ.size;
+  query->point = point;
+  query->clean = *lens_occluder_get_clean (occ);
+  query->target_class = lens_occluder_get_target_class (occ);
+  query->target_label = class_label (worker, query->target_class);
+  query->layer_value = lens_occluder_get_layer_value (occ);
+  query->channel = lens_occluder_get_channel (occ);
+  for (guint i = 0; i < LENS_OCCLUDE_TOP; i++)
+    {
+      if (point.top_class[i] < 0)
+        break;
+      query->predictions[i].index = (guint) point.top_class[i];
+      query->predictions[i].probability = point.top_prob[i];
+      query->predictions[i].label = class_label (worker, point.top_class[i]);
+      query->n_predictions = i + 1;
+    }
+  g_task_return_pointer (task, query, (GDestroyNotify) lens_occlusion_query_unref);
+}
+
+typedef struct
+{
+  GTask  *task;
+  double  fraction;
+} Progress;
+
+static void
+progress_free (gpointer data)
+{
+  Progress *p = data;
+
+  g_object_unref (p->task);
+  g_free (p);
+}
+
+/* In the caller's main context. */
+static gboolean
+progress_idle (gpointer data)
+{
+  Progress *p = data;
+  LensRequest *req = g_task_get_task_data (p->task);
+  g_autoptr(GObject) target = NULL;
+
+  if (lens_request_is_stale (req) || g_cancellable_is_cancelled (req->cancellable))
+    return G_SOURCE_REMOVE;
+  target = g_weak_ref_get (&req->target);
+  if (target != NULL)
+    req->progress (target, p->fraction);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the worker, between batches. */
+static void
+on_sweep_progress (double   fraction,
+                   gpointer user_data)
+{
+  GTask *task = user_data;
+  LensRequest *req = g_task_get_task_data (task);
+  Progress *p;
+
+  if (req->progress == NULL)
+    return;
+  p = g_new (Progress, 1);
+  p->task = g_object_ref (task);
+  p->fraction = fraction;
+  g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT, progress_idle, p,
+                              progress_free);
+}
+
+void
+lens_job_sweep (LensWorker  *worker,
+                GTask       *task,
+                LensRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+  LensOcclusionMap *map;
+  LensOcclusionSweep *sweep;
+  LensOccluder *occ;
+  const LensShape *in;
+  const LensTensor *out;
+
+  if (!check_trace (worker, task))
+    return;
+  occ = get_occluder (worker, &req->occ, &error);
+  if (occ == NULL)
+    {
+      return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  map = lens_occluder_sweep (occ, on_sweep_progress, task, req->cancellable, &error);
+  if (map == NULL)
+    {
+      return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  in = lens_net_get_input_shape (worker->net);
+  out = lens_trace_get_output (worker->trace);
+  sweep = g_atomic_rc_box_new0 (LensOcclusionSweep);
+  sweep->map = map;
+  sweep->input_width = (int) in->dims[3];
+  sweep->input_height = (int) in->dims[2];
+  sweep->target_class = lens_occluder_get_target_class (occ);
+  sweep->target_label = class_label (worker, sweep->target_class);
+  sweep->layer_value = lens_occluder_get_layer_value (occ);
+  sweep->channel = lens_occluder_get_channel (occ);
+  sweep->clean = *lens_occluder_get_clean (occ);
+  sweep->n_classes = out != NULL ? (guint) lens_tensor_numel (out) : 0;
+  if (sweep->n_classes > 0 && worker_has_labels (worker))
+    {
+      sweep->labels = g_new0 (char *, sweep->n_classes + 1);
+      for (guint i = 0; i < sweep->n_classes; i++)
+        sweep->labels[i] = class_label (worker, (int) i);
+    }
+  g_task_return_pointer (task, sweep, (GDestroyNotify) lens_occlusion_sweep_unref);
 }

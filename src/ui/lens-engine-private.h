@@ -21,6 +21,9 @@ typedef enum
   LENS_JOB_MODEL,
   LENS_JOB_TRACE,
   LENS_JOB_RENDER,
+  LENS_JOB_PROJECT,
+  LENS_JOB_OCCLUDE,
+  LENS_JOB_SWEEP,
   LENS_N_JOB_KINDS
 } LensJobKind;
 
@@ -55,6 +58,13 @@ struct _LensRequest
   guint            layer;
   int              thumb_size;
   LensNormMode     norm;
+  int              channel;
+  LensProjectMode  mode;
+  LensStartKind    start;
+  int              x, y;
+  LensOcclusionSettings occ;
+  LensSweepProgressFunc progress;
+  GWeakRef         target;
 };
 
 /* Everything here belongs to the worker thread, except queue and gens. */
@@ -66,6 +76,10 @@ struct _LensWorker
   LensNet         *net;
   LensTrace       *trace;
   gboolean         trace_ready;
+  guint            trace_serial;   /* bumped by every new trace */
+  LensOccluder    *occluder;
+  LensOcclusionSettings occluder_settings;
+  guint            occluder_serial;
   char            *model_path;
 #if HAVE_LENS_IMAGE
   LensPreprocess   pre;
@@ -90,6 +104,15 @@ void        lens_job_run_image       (LensWorker  *worker,
                                       GTask       *task,
                                       LensRequest *req);
 void        lens_job_render_layer    (LensWorker  *worker,
+                                      GTask       *task,
+                                      LensRequest *req);
+void        lens_job_project         (LensWorker  *worker,
+                                      GTask       *task,
+                                      LensRequest *req);
+void        lens_job_occlude         (LensWorker  *worker,
+                                      GTask       *task,
+                                      LensRequest *req);
+void        lens_job_sweep           (LensWorker  *worker,
                                       GTask       *task,
                                       LensRequest *req);
 

@@ -24,6 +24,11 @@ struct _LensImageCanvas
   /* owned */
   LensPixels      *pixels;
   cairo_surface_t *surface;
+  gboolean         has_box, has_square;
+  graphene_rect_t  box, square, overlay_area;
+  LensPixels      *overlay;
+  cairo_surface_t *overlay_surface;
+  double           overlay_alpha;
 };
 
 enum {
@@ -83,6 +88,47 @@ lens_image_canvas_snapshot (GtkWidget   *widget,
                             scale >= NEAREST_FROM_SCALE ? CAIRO_FILTER_NEAREST
                                                         : CAIRO_FILTER_GOOD);
   cairo_paint (cr);
+
+  if (self->overlay_surface != NULL && self->overlay_area.size.width > 0)
+    {
+      graphene_rect_t *a = &self->overlay_area;
+
+      cairo_save (cr);
+      cairo_rectangle (cr, 0, 0, lens_pixels_get_width (self->pixels),
+                       lens_pixels_get_height (self->pixels));
+      cairo_clip (cr);
+      cairo_translate (cr, a->origin.x, a->origin.y);
+      cairo_scale (cr, a->size.width / lens_pixels_get_width (self->overlay),
+                   a->size.height / lens_pixels_get_height (self->overlay));
+      cairo_set_source_surface (cr, self->overlay_surface, 0, 0);
+      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+      cairo_paint_with_alpha (cr, self->overlay_alpha);
+      cairo_restore (cr);
+    }
+
+  if (self->has_square)
+    {
+      /* the occluder, as the network sees it: a flat gray patch */
+      cairo_rectangle (cr, self->square.origin.x, self->square.origin.y,
+                       self->square.size.width, self->square.size.height);
+      cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
+      cairo_fill_preserve (cr);
+      cairo_set_line_width (cr, 1.0 / scale);
+      cairo_set_source_rgba (cr, 1, 1, 1, 0.8);
+      cairo_stroke (cr);
+    }
+
+  if (self->has_box)
+    {
+      /* the receptive field, drawn just inside its pixels */
+      double lw = 2.0 / scale;
+
+      cairo_rectangle (cr, self->box.origin.x + lw / 2, self->box.origin.y + lw / 2,
+                       MAX (self->box.size.width - lw, 0), MAX (self->box.size.height - lw, 0));
+      cairo_set_line_width (cr, lw);
+      cairo_set_source_rgb (cr, 0.96, 0.76, 0.07);   /* Adwaita yellow 3 */
+      cairo_stroke (cr);
+    }
   cairo_destroy (cr);
 }
 
@@ -118,6 +164,88 @@ lens_image_canvas_set_pixels (LensImageCanvas *self,
     }
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PIXELS]);
+}
+
+void
+lens_image_canvas_set_box (LensImageCanvas       *self,
+                           const graphene_rect_t *box)
+{
+  g_return_if_fail (LENS_IS_IMAGE_CANVAS (self));
+
+  self->has_box = box != NULL;
+  if (box != NULL)
+    self->box = *box;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+lens_image_canvas_set_square (LensImageCanvas       *self,
+                              const graphene_rect_t *square)
+{
+  g_return_if_fail (LENS_IS_IMAGE_CANVAS (self));
+
+  self->has_square = square != NULL;
+  if (square != NULL)
+    self->square = *square;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+lens_image_canvas_get_square (LensImageCanvas *self,
+                              graphene_rect_t *square)
+{
+  g_return_val_if_fail (LENS_IS_IMAGE_CANVAS (self), FALSE);
+
+  if (self->has_square && square != NULL)
+    *square = self->square;
+  return self->has_square;
+}
+
+void
+lens_image_canvas_set_overlay (LensImageCanvas       *self,
+                               LensPixels            *overlay,
+                               const graphene_rect_t *area,
+                               double                 alpha)
+{
+  g_return_if_fail (LENS_IS_IMAGE_CANVAS (self));
+
+  g_clear_pointer (&self->overlay_surface, cairo_surface_destroy);
+  g_clear_pointer (&self->overlay, lens_pixels_unref);
+  if (overlay != NULL && area != NULL)
+    {
+      self->overlay = lens_pixels_ref (overlay);
+      self->overlay_surface = lens_pixels_create_surface (overlay);
+      self->overlay_area = *area;
+      self->overlay_alpha = alpha;
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+LensPixels *
+lens_image_canvas_get_overlay (LensImageCanvas *self)
+{
+  g_return_val_if_fail (LENS_IS_IMAGE_CANVAS (self), NULL);
+  return self->overlay;
+}
+
+gboolean
+lens_image_canvas_to_image (LensImageCanvas *self,
+                            double           wx,
+                            double           wy,
+                            double          *ix,
+                            double          *iy)
+{
+  graphene_rect_t rect;
+  double scale;
+
+  g_return_val_if_fail (LENS_IS_IMAGE_CANVAS (self), FALSE);
+
+  if (!lens_image_canvas_get_image_rect (self, &rect) || rect.size.width < 1)
+    return FALSE;
+  scale = rect.size.width / lens_pixels_get_width (self->pixels);
+  *ix = (wx - rect.origin.x) / scale;
+  *iy = (wy - rect.origin.y) / scale;
+  return TRUE;
 }
 
 LensPixels *
@@ -170,6 +298,8 @@ lens_image_canvas_finalize (GObject *object)
 
   g_clear_pointer (&self->surface, cairo_surface_destroy);
   g_clear_pointer (&self->pixels, lens_pixels_unref);
+  g_clear_pointer (&self->overlay_surface, cairo_surface_destroy);
+  g_clear_pointer (&self->overlay, lens_pixels_unref);
 
   G_OBJECT_CLASS (lens_image_canvas_parent_class)->finalize (object);
 }

@@ -72,44 +72,77 @@ create_row (const LensPrediction *p)
   return row;
 }
 
-static void
-lens_predictions_update (LensPredictions *self)
+void
+lens_predictions_show (LensPredictions      *self,
+                       const LensPrediction *predictions,
+                       guint                 n,
+                       const char           *note)
 {
-  LensTraceInfo *trace = self->document ? lens_document_get_trace (self->document) : NULL;
   GtkWidget *child;
+  guint i;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list_box))) != NULL)
-    gtk_list_box_remove (self->list_box, child);
-  g_ptr_array_set_size (self->row_labels, 0);
+  g_return_if_fail (LENS_IS_PREDICTIONS (self));
 
-  if (trace == NULL || trace->n_predictions == 0)
+  /* rows are updated in place while the occluder moves: no flicker */
+  for (i = 0; i < n && i < self->row_labels->len; i++)
     {
-      gtk_label_set_text (self->note_label, _("Open a model and an image to see what the network predicts."));
-      return;
+      GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->list_box, (int) i);
+      GtkWidget *fresh = create_row (&predictions[i]);
+      GtkWidget *content = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (fresh));
+
+      g_object_ref (content);
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (fresh), NULL);
+      gtk_list_box_row_set_child (row, content);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      gtk_label_get_text (g_object_get_data (G_OBJECT (fresh), "lens-label")), -1);
+      g_ptr_array_index (self->row_labels, i) = g_object_get_data (G_OBJECT (fresh), "lens-label");
+      g_object_unref (content);
+      g_object_ref_sink (fresh);
+      g_object_unref (fresh);
     }
-
-  for (guint i = 0; i < trace->n_predictions; i++)
+  while (self->row_labels->len > n)
     {
-      GtkWidget *row = create_row (&trace->predictions[i]);
+      child = GTK_WIDGET (gtk_list_box_get_row_at_index (self->list_box,
+                                                        (int) self->row_labels->len - 1));
+      gtk_list_box_remove (self->list_box, child);
+      g_ptr_array_set_size (self->row_labels, self->row_labels->len - 1);
+    }
+  for (; i < n; i++)
+    {
+      GtkWidget *row = create_row (&predictions[i]);
 
       gtk_list_box_append (self->list_box, row);
       g_ptr_array_add (self->row_labels, g_object_get_data (G_OBJECT (row), "lens-label"));
     }
+  gtk_label_set_text (self->note_label, note != NULL ? note : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->note_label), note != NULL && note[0] != '\0');
+}
 
-  {
-    /* TRANSLATORS: under the predictions: whether the model's output was
-     * already a probability vector or went through a softmax here */
-    g_autofree char *note =
-      trace->was_probability
-        ? g_strdup_printf (ngettext ("Model output over %u class",
-                                     "Model output over %u classes", trace->n_classes),
-                           trace->n_classes)
-        : g_strdup_printf (ngettext ("Softmax over %u class",
-                                     "Softmax over %u classes", trace->n_classes),
-                           trace->n_classes);
+static void
+lens_predictions_update (LensPredictions *self)
+{
+  LensTraceInfo *trace = self->document ? lens_document_get_trace (self->document) : NULL;
+  g_autofree char *note = NULL;
 
-    gtk_label_set_text (self->note_label, note);
-  }
+  if (self->document == NULL)
+    return;
+  if (trace == NULL || trace->n_predictions == 0)
+    {
+      lens_predictions_show (self, NULL, 0,
+                             _("Open a model and an image to see what the network predicts."));
+      return;
+    }
+
+  /* TRANSLATORS: under the predictions: whether the model's output was
+   * already a probability vector or went through a softmax here */
+  note = trace->was_probability
+           ? g_strdup_printf (ngettext ("Model output over %u class",
+                                        "Model output over %u classes", trace->n_classes),
+                              trace->n_classes)
+           : g_strdup_printf (ngettext ("Softmax over %u class",
+                                        "Softmax over %u classes", trace->n_classes),
+                              trace->n_classes);
+  lens_predictions_show (self, trace->predictions, trace->n_predictions, note);
 }
 
 const char *

@@ -17,4 +17,10 @@ void          lens_predictions_set_document (LensPredictions *self,
 const char   *lens_predictions_get_row_label (LensPredictions *self,
                                               guint            i);
 
+/* Shows these rows (without a document, or until the trace changes). */
+void          lens_predictions_show          (LensPredictions      *self,
+                                              const LensPrediction *predictions,
+                                              guint                 n,
+                                              const char           *note);
+
 G_END_DECLS

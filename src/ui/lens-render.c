@@ -161,6 +161,29 @@ lens_pixels_new_from_rgb (const float *rgb,
   return lens_pixels_new_take (width, height, stride, data);
 }
 
+LensPixels *
+lens_pixels_new_from_rgb8 (const guint8 *rgb,
+                           int           width,
+                           int           height)
+{
+  int stride = cairo_format_stride_for_width (CAIRO_FORMAT_ARGB32, width);
+  guint8 *data = g_malloc ((gsize) stride * height);
+
+  for (int y = 0; y < height; y++)
+    {
+      guint32 *row = (guint32 *) (data + (gsize) y * stride);
+
+      for (int x = 0; x < width; x++)
+        {
+          const guint8 *p = rgb + ((gsize) y * width + x) * 3;
+
+          row[x] = 0xff000000u | ((guint32) p[0] << 16) | ((guint32) p[1] << 8) | p[2];
+        }
+    }
+
+  return lens_pixels_new_take (width, height, stride, data);
+}
+
 /* One map of h x w floats -> a tw x th gray thumbnail at dst.  Enlarging
  * picks the nearest source element so that single activations stay
  * visible as squares; shrinking averages the source box under each

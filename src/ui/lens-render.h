@@ -84,6 +84,11 @@ LensPixels      *lens_pixels_new_from_rgb    (const float *rgb,
                                               int          width,
                                               int          height);
 
+/* 8-bit RGB (3 bytes a pixel, no padding) -> ARGB32. */
+LensPixels      *lens_pixels_new_from_rgb8   (const guint8 *rgb,
+                                              int           width,
+                                              int           height);
+
 /* Top-k of a score vector.  If the scores are not already a probability
  * vector (all in [0,1], summing to 1 within 1e-3), a softmax is applied
  * first; *was_probability says which.  Returns how many were written

@@ -36,6 +36,8 @@ lens_window_update_actions (LensWindow *self)
   set_enabled (self, "previous-channel", maps != NULL && channel > 0);
   set_enabled (self, "next-channel", maps != NULL && channel + 1 < (int) maps->n_channels);
   set_enabled (self, "focus-channels", maps != NULL);
+  set_enabled (self, "sweep", trace != NULL && !lens_document_get_sweeping (self->document));
+  set_enabled (self, "cancel-sweep", lens_document_get_sweeping (self->document));
 }
 
 static void
@@ -324,6 +326,30 @@ previous_channel_activated (GSimpleAction *a, GVariant *p, gpointer self)
 }
 
 static void
+sweep_activated (GSimpleAction *a, GVariant *p, gpointer user_data)
+{
+  LensWindow *self = user_data;
+
+  lens_document_sweep (self->document);
+}
+
+static void
+cancel_sweep_activated (GSimpleAction *a, GVariant *p, gpointer user_data)
+{
+  LensWindow *self = user_data;
+
+  lens_document_cancel_sweep (self->document);
+}
+
+static void
+cancel_job_activated (GSimpleAction *a, GVariant *p, gpointer user_data)
+{
+  LensWindow *self = user_data;
+
+  lens_document_cancel_jobs (self->document);
+}
+
+static void
 focus_channels_activated (GSimpleAction *a, GVariant *p, gpointer user_data)
 {
   LensWindow *self = user_data;
@@ -340,7 +366,20 @@ on_arrow_key (GtkWidget *widget,
 {
   LensWindow *self = LENS_WINDOW (widget);
   GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
-  int delta = g_variant_get_int32 (args);
+  int dx, dy;
+
+  g_variant_get (args, "(ii)", &dx, &dy);
+  if (focus != NULL && GTK_IS_EDITABLE (focus))
+    return FALSE;
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "occlusion") == 0 &&
+      gtk_stack_get_visible_child_name (self->main_stack) != NULL &&
+      g_str_equal (gtk_stack_get_visible_child_name (self->main_stack), "model"))
+    {
+      if (focus != NULL && gtk_widget_is_ancestor (focus, GTK_WIDGET (self->layer_list)))
+        return FALSE;
+      lens_window_move_occluder (self, dx, dy);
+      return TRUE;
+    }
 
   if (focus != NULL &&
       (gtk_widget_is_ancestor (focus, GTK_WIDGET (self->layer_list)) ||
@@ -350,7 +389,7 @@ on_arrow_key (GtkWidget *widget,
   if (lens_document_get_maps (self->document) == NULL)
     return FALSE;
 
-  step_channel (self, delta);
+  step_channel (self, dx + dy);
   return TRUE;
 }
 
@@ -379,13 +418,30 @@ lens_window_actions_init (LensWindow *self)
     { "next-channel", next_channel_activated },
     { "previous-channel", previous_channel_activated },
     { "focus-channels", focus_channels_activated },
+    { "sweep", sweep_activated },
+    { "cancel-sweep", cancel_sweep_activated },
+    { "cancel-job", cancel_job_activated },
   };
   g_autoptr(GPropertyAction) shared_norm = NULL;
+  g_autoptr(GPropertyAction) mode = NULL;
+  g_autoptr(GPropertyAction) start = NULL;
   GtkShortcutController *keys;
+  GtkShortcutController *escape;
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
   shared_norm = g_property_action_new ("shared-norm", self->document, "shared-norm");
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (shared_norm));
+  /* the document's properties are bound to GSettings (when installed) */
+  mode = g_property_action_new ("projection-mode", self->document, "projection-mode");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (mode));
+  start = g_property_action_new ("projection-start", self->document, "projection-start");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (start));
+
+  /* Escape stops the running projection or sweep, after popovers and
+   * dialogs had their turn */
+  escape = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
+  add_shortcut (escape, GDK_KEY_Escape, gtk_named_action_new ("win.cancel-job"), NULL);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (escape));
 
   /* Page Up/Down pick the layer wherever the focus is (the lists would
    * otherwise scroll with them), so this runs in the capture phase. */
@@ -396,12 +452,12 @@ lens_window_actions_init (LensWindow *self)
   add_shortcut (keys, GDK_KEY_Page_Up, gtk_named_action_new ("win.previous-layer"), NULL);
   add_shortcut (keys, GDK_KEY_KP_Page_Up, gtk_named_action_new ("win.previous-layer"), NULL);
   add_shortcut (keys, GDK_KEY_Left, gtk_callback_action_new (on_arrow_key, NULL, NULL),
-                g_variant_new_int32 (-1));
+                g_variant_new ("(ii)", -1, 0));
   add_shortcut (keys, GDK_KEY_Up, gtk_callback_action_new (on_arrow_key, NULL, NULL),
-                g_variant_new_int32 (-1));
+                g_variant_new ("(ii)", 0, -1));
   add_shortcut (keys, GDK_KEY_Right, gtk_callback_action_new (on_arrow_key, NULL, NULL),
-                g_variant_new_int32 (+1));
+                g_variant_new ("(ii)", 1, 0));
   add_shortcut (keys, GDK_KEY_Down, gtk_callback_action_new (on_arrow_key, NULL, NULL),
-                g_variant_new_int32 (+1));
+                g_variant_new ("(ii)", 0, 1));
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (keys));
 }

@@ -15,7 +15,8 @@ struct _LensWindow
 
   /* template widgets */
   AdwToastOverlay      *toast_overlay;
-  AdwWindowTitle       *window_title;
+  AdwViewSwitcherTitle *window_title;
+  AdwViewStack         *view_stack;
   GtkStack             *main_stack;
   GtkSpinner           *spinner;
   LensLayerList        *layer_list;
@@ -25,6 +26,28 @@ struct _LensWindow
   LensImageCanvas      *channel_canvas;
   GtkLabel             *channel_caption;
   LensPredictions      *predictions;
+  LensImageCanvas      *projection_canvas;
+  GtkLabel             *projection_caption;
+  LensImageCanvas      *occlusion_canvas;
+  GtkDrawingArea       *legend_area;
+  GtkSpinButton        *size_spin;
+  GtkSpinButton        *stride_spin;
+  GtkAdjustment        *size_adjustment;
+  GtkAdjustment        *stride_adjustment;
+  GtkDropDown          *heat_kind;
+  GtkButton            *sweep_button;
+  GtkButton            *cancel_button;
+  GtkProgressBar       *sweep_progress;
+  GtkLabel             *target_label;
+  GtkLabel             *feature_label;
+  LensPredictions      *occlusion_predictions;
+
+  /* occlusion */
+  double                occ_x, occ_y;       /* the square's corner, input pixels */
+  double                drag_x, drag_y;     /* the corner when the drag began */
+  gboolean              updating_spins;
+  double                heat_lo, heat_hi;   /* the colour bar's range */
+  GArray               *legend_classes;     /* int: classes in the class map */
 
   /* owned */
   LensDocument         *document;
@@ -37,6 +60,20 @@ struct _LensWindow
 };
 
 void lens_window_actions_init   (LensWindow *self);
+void lens_window_occlusion_init (LensWindow *self);
+/* Reacts to a change of the document's property `name`. */
+void lens_window_occlusion_update (LensWindow *self,
+                                   const char *name);
+/* Puts the occluder's corner at (x, y) input pixels (clamped). */
+void lens_window_set_occluder   (LensWindow *self,
+                                 double      x,
+                                 double      y);
+/* Moves the occluder by (dx, dy) input pixels. */
+void lens_window_move_occluder  (LensWindow *self,
+                                 double      dx,
+                                 double      dy);
+/* The heat map overlay's colours, for the kind shown (tests). */
+LensPixels *lens_window_get_heat_map (LensWindow *self);
 void lens_window_update_actions (LensWindow *self);
 void lens_window_show_message   (LensWindow *self,
                                  const char *message);

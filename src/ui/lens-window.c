@@ -40,7 +40,8 @@ lens_window_update_title (LensWindow *self)
   if (model == NULL)
     {
       gtk_window_set_title (GTK_WINDOW (self), _("ConvLens"));
-      adw_window_title_set_subtitle (self->window_title, NULL);
+      adw_view_switcher_title_set_subtitle (self->window_title, NULL);
+      adw_view_switcher_title_set_view_switcher_enabled (self->window_title, FALSE);
       gtk_stack_set_visible_child_name (self->main_stack, "empty");
       return;
     }
@@ -49,7 +50,8 @@ lens_window_update_title (LensWindow *self)
   /* TRANSLATORS: the window title with the open model's file name */
   title = g_strdup_printf (_("ConvLens — %s"), file_name);
   gtk_window_set_title (GTK_WINDOW (self), title);
-  adw_window_title_set_subtitle (self->window_title, file_name);
+  adw_view_switcher_title_set_subtitle (self->window_title, file_name);
+  adw_view_switcher_title_set_view_switcher_enabled (self->window_title, TRUE);
   gtk_stack_set_visible_child_name (self->main_stack, "model");
 
   if (self->settings != NULL)
@@ -107,11 +109,90 @@ lens_window_update_channel (LensWindow *self)
   gtk_label_set_text (self->channel_caption, caption);
 }
 
+static const char *
+mode_name (LensProjectMode mode)
+{
+  switch (mode)
+    {
+    case LENS_PROJECT_GUIDED:
+      return _("Guided backprop");
+    case LENS_PROJECT_GRADIENT:
+      return _("Gradient");
+    case LENS_PROJECT_DECONV:
+    default:
+      return _("Deconvnet");
+    }
+}
+
+static void
+lens_window_update_projection (LensWindow *self)
+{
+  LensProjection *proj = lens_document_get_projection (self->document);
+  g_autofree char *caption = NULL;
+  graphene_rect_t box;
+
+  lens_image_canvas_set_pixels (self->projection_canvas, proj ? proj->pixels : NULL);
+  if (proj == NULL)
+    {
+      lens_image_canvas_set_box (self->input_canvas, NULL);
+      gtk_label_set_text (self->projection_caption,
+                          lens_document_get_maps (self->document) != NULL
+                            ? _("Click a channel to project it") : "");
+      return;
+    }
+
+  graphene_rect_init (&box, proj->rf.x0, proj->rf.y0, proj->rf.x1 - proj->rf.x0,
+                      proj->rf.y1 - proj->rf.y0);
+  lens_image_canvas_set_box (self->input_canvas, proj->start == LENS_START_MAP ? NULL : &box);
+  if (proj->start == LENS_START_MAP)
+    /* TRANSLATORS: projection caption: mode, channel */
+    caption = g_strdup_printf (_("%s · channel %d · whole map"), mode_name (proj->mode),
+                               proj->channel);
+  else
+    /* TRANSLATORS: projection caption: mode, channel, start position in the map */
+    caption = g_strdup_printf (_("%s · channel %d at (%d, %d)"), mode_name (proj->mode),
+                               proj->channel, proj->start_x, proj->start_y);
+  gtk_label_set_text (self->projection_caption, caption);
+}
+
+static void
+on_channel_canvas_pressed (LensWindow      *self,
+                           int              n_press,
+                           double           x,
+                           double           y,
+                           GtkGestureClick *gesture)
+{
+  LensPixels *pixels = lens_image_canvas_get_pixels (self->channel_canvas);
+  double ix, iy;
+
+  if (pixels == NULL || !lens_image_canvas_to_image (self->channel_canvas, x, y, &ix, &iy))
+    return;
+  if (ix < 0 || iy < 0 || ix >= lens_pixels_get_width (pixels) ||
+      iy >= lens_pixels_get_height (pixels))
+    return;
+  lens_document_project_point (self->document, (int) ix, (int) iy);
+}
+
+static void
+on_channel_activated (LensWindow  *self,
+                      guint        position,
+                      GtkGridView *view)
+{
+  lens_document_select_channel (self->document, (int) position);
+  lens_document_project (self->document);
+}
+
 static void
 on_document_changed (LensWindow *self,
                      GParamSpec *pspec)
 {
   const char *name = g_param_spec_get_name (pspec);
+
+  if (g_str_equal (name, "projection"))
+    lens_window_update_projection (self);
+  else if (g_str_equal (name, "maps"))
+    lens_window_update_projection (self);
+  lens_window_occlusion_update (self, name);
 
   if (g_str_equal (name, "model"))
     lens_window_update_title (self);
@@ -217,6 +298,99 @@ lens_window_suggest_export_name (LensWindow *self)
   return g_strdup_printf ("%s-%s.png", stem, layer);
 }
 
+#define DEFAULT_MODEL "zf-mini.onnx"
+
+/* The first PNG of dir (sorted by name), or NULL. */
+static char *
+first_png_in (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (d == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".png"))
+      g_ptr_array_add (names, g_strdup (name));
+  if (names->len == 0)
+    return NULL;
+  {
+    const char *best = g_ptr_array_index (names, 0);
+
+    for (guint i = 1; i < names->len; i++)
+      if (g_strcmp0 (g_ptr_array_index (names, i), best) < 0)
+        best = g_ptr_array_index (names, i);
+    return g_build_filename (dir, best, NULL);
+  }
+}
+
+char *
+lens_find_default_model (char **sample)
+{
+  const char *datadir = g_getenv ("CONVLENS_DATADIR");
+  g_autofree char *model = NULL;
+  g_autofree char *samples = NULL;
+
+  /* the source tree: models/ and its sibling resources/samples/ */
+  if (datadir != NULL && datadir[0] != '\0')
+    {
+      g_autofree char *parent = g_path_get_dirname (datadir);
+
+      model = g_build_filename (datadir, DEFAULT_MODEL, NULL);
+      samples = g_build_filename (parent, "resources", "samples", NULL);
+      if (!g_file_test (model, G_FILE_TEST_IS_REGULAR))
+        {
+          g_clear_pointer (&model, g_free);
+          g_clear_pointer (&samples, g_free);
+        }
+    }
+  /* installed */
+  if (model == NULL)
+    {
+      model = g_build_filename (PKGDATADIR, DEFAULT_MODEL, NULL);
+      samples = g_build_filename (PKGDATADIR, "samples", NULL);
+      if (!g_file_test (model, G_FILE_TEST_IS_REGULAR))
+        return NULL;
+    }
+  if (sample != NULL)
+    *sample = first_png_in (samples);
+  return g_steal_pointer (&model);
+}
+
+gboolean
+lens_window_open_default (LensWindow *self)
+{
+  g_autofree char *model = NULL;
+  g_autofree char *image = NULL;
+
+  g_return_val_if_fail (LENS_IS_WINDOW (self), FALSE);
+
+  if (lens_document_get_model (self->document) != NULL)
+    return FALSE;
+  if (self->settings != NULL)
+    {
+      model = g_settings_get_string (self->settings, "last-model");
+      image = g_settings_get_string (self->settings, "last-image");
+      if (!g_file_test (model, G_FILE_TEST_IS_REGULAR))
+        g_clear_pointer (&model, g_free);
+      if (image != NULL && !g_file_test (image, G_FILE_TEST_IS_REGULAR))
+        g_clear_pointer (&image, g_free);
+    }
+  if (model == NULL)
+    {
+      g_clear_pointer (&image, g_free);
+      model = lens_find_default_model (&image);
+    }
+  if (model == NULL)
+    return FALSE;   /* the empty state says what to open */
+
+  lens_document_open_model (self->document, model);
+  if (image != NULL)
+    lens_document_open_image (self->document, image);
+  return TRUE;
+}
+
 static void
 lens_window_setup_settings (LensWindow *self)
 {
@@ -240,6 +414,14 @@ lens_window_setup_settings (LensWindow *self)
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "shared-normalisation", self->document, "shared-norm",
                    G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "projection-mode", self->document, "projection-mode",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "projection-start", self->document, "projection-start",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "occluder-size", self->document, "occluder-size",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "occluder-stride", self->document, "occluder-stride",
+                   G_SETTINGS_BIND_DEFAULT);
 }
 
 static void
@@ -259,11 +441,14 @@ lens_window_dispose (GObject *object)
     {
       g_signal_handlers_disconnect_by_data (self->document, self);
       lens_document_cancel (self->document);
-      /* the property action holds the document */
+      /* the property actions hold the document */
       g_action_map_remove_action (G_ACTION_MAP (self), "shared-norm");
+      g_action_map_remove_action (G_ACTION_MAP (self), "projection-mode");
+      g_action_map_remove_action (G_ACTION_MAP (self), "projection-start");
     }
 
   gtk_widget_dispose_template (GTK_WIDGET (self), LENS_TYPE_WINDOW);
+  g_clear_pointer (&self->legend_classes, g_array_unref);
   g_clear_object (&self->settings);
   g_clear_object (&self->document);
 
@@ -296,6 +481,22 @@ lens_window_class_init (LensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LensWindow, channel_canvas);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, channel_caption);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, predictions);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, projection_canvas);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, projection_caption);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, occlusion_canvas);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, legend_area);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, size_spin);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, stride_spin);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, size_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, stride_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, heat_kind);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, sweep_button);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, sweep_progress);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, target_label);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, feature_label);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, occlusion_predictions);
 }
 
 static void
@@ -303,9 +504,12 @@ lens_window_init (LensWindow *self)
 {
   static const char * const watched[] = {
     "notify::model", "notify::trace", "notify::maps", "notify::selected-channel",
-    "notify::selected-layer", "notify::busy",
+    "notify::selected-layer", "notify::busy", "notify::projection", "notify::query",
+    "notify::sweep", "notify::sweep-progress", "notify::sweeping", "notify::occluder-size",
+    "notify::occluder-stride",
   };
   GtkDropTarget *drop;
+  GtkGesture *click;
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -319,12 +523,21 @@ lens_window_init (LensWindow *self)
     g_signal_connect_object (self->document, watched[i], G_CALLBACK (on_document_changed), self,
                              G_CONNECT_SWAPPED);
 
+  click = gtk_gesture_click_new ();
+  g_signal_connect_object (click, "pressed", G_CALLBACK (on_channel_canvas_pressed), self,
+                           G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self->channel_canvas), GTK_EVENT_CONTROLLER (click));
+  g_signal_connect_object (lens_feature_grid_get_grid_view (self->feature_grid), "activate",
+                           G_CALLBACK (on_channel_activated), self, G_CONNECT_SWAPPED);
+
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect_swapped (drop, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
-  lens_window_setup_settings (self);
+  lens_window_occlusion_init (self);
   lens_window_actions_init (self);
+  lens_window_setup_settings (self);
+  lens_window_update_projection (self);
   lens_window_update_title (self);
   lens_window_update_input (self);
   lens_window_update_channel (self);

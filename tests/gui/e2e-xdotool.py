@@ -111,7 +111,7 @@ def main():
     proc = subprocess.Popen([exe, model, image], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    print('1..10', flush=True)
+    print('1..15', flush=True)
     try:
         drive(proc, pyatspi, expected, outdir)
     finally:
@@ -243,12 +243,98 @@ def drive(proc, pyatspi, expected, outdir):
     tap(cap6 is not None and close_max(cap6.name, relu_max[6]), 'Right moves to channel 6',
         cap6.name if cap6 else 'no caption')
 
+    projection_and_occlusion(app, pyatspi, outdir)
+
     run('xdotool', 'key', 'ctrl+q')
     try:
         rc = proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         rc = None
     tap(rc == 0, f'Ctrl+Q quits cleanly (exit status {rc})')
+
+
+def n_colors(path):
+    return int(run('convert', path, '-format', '%k', 'info:'))
+
+
+def projection_and_occlusion(app, pyatspi, outdir):
+    caption = lambda prefix: find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n.startswith(prefix))
+
+    # the channel clicked above was projected (deconvnet, strongest unit):
+    # the projection canvas holds a mid-gray image (zero) with a coloured patch
+    proj = find(app, pyatspi, pyatspi.ROLE_IMAGE, lambda n: n == 'Projection')
+    cap = poll(lambda: caption('Deconvnet · channel 6 at ('), timeout=10)
+    time.sleep(0.5)
+    s5 = shot(outdir, 'e2e-5-projection.png')
+    if proj is not None:
+        area = crop(s5, inset(extents(pyatspi, proj)), os.path.join(outdir, 'projection.png'))
+        gray = count_color(area, '#808080')
+        colors = n_colors(area)
+    else:
+        gray = colors = 0
+    tap(cap is not None and gray > 1000 and colors > 3,
+        f'the selected channel is projected beside the input ({gray} mid-gray pixels, '
+        f'{colors} colours)', cap.name if cap else 'no projection caption')
+
+    # switch to the Occlusion view with its header button
+    switch = find(app, pyatspi, pyatspi.ROLE_TOGGLE_BUTTON, lambda n: n == 'Occlusion') or \
+        find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == 'Occlusion')
+    if switch is not None:
+        x, y, w, h = extents(pyatspi, switch)
+        run('xdotool', 'mousemove', str(x + w // 2), str(y + h // 2), 'click', '1')
+    target = poll(lambda: caption('Target class '), timeout=10)
+    canvas = find(app, pyatspi, pyatspi.ROLE_IMAGE, lambda n: n == 'Occlusion image')
+    if not tap(switch is not None and target is not None and canvas is not None,
+               'the Occlusion view opens and shows the unoccluded target',
+               f'switch {switch}, target {target}, canvas {canvas}'):
+        return
+    before_text = target.name
+    time.sleep(0.5)
+    s6 = shot(outdir, 'e2e-6-occlusion.png')
+
+    # drag the gray square from the centre over the red disc (left, up)
+    # with real pointer events
+    cx, cy, cw, ch = extents(pyatspi, canvas)
+    side = min(cw, ch)
+    x0, y0 = cx + cw // 2, cy + ch // 2
+    run('xdotool', 'mousemove', str(x0), str(y0), 'mousedown', '1')
+    for i in range(1, 9):
+        run('xdotool', 'mousemove', str(x0 - i * side // 40), str(y0 - i * side // 160))
+        time.sleep(0.05)
+    run('xdotool', 'mouseup', '1')
+    changed = poll(lambda: (lambda t: t is not None and t.name != before_text and t)(
+        caption('Target class ')), timeout=10)
+    run('xdotool', 'mousemove', '5', '500')
+    time.sleep(0.5)
+    s7 = shot(outdir, 'e2e-7-occluder-dragged.png')
+    gray = count_color(crop(s7, inset((cx, cy, cw, ch)), os.path.join(outdir, 'occ.png')),
+                       '#808080')
+    tap(bool(changed) and gray > 100,
+        f'dragging the occluder changes the target probability '
+        f'({before_text!r} -> {changed.name if changed else None!r}; square {gray} px)')
+
+    # Sweep (found by its accessible name): a heat map covers the image
+    sweep = find(app, pyatspi, pyatspi.ROLE_PUSH_BUTTON, lambda n: n == 'Sweep')
+    if not tap(sweep is not None, 'AT-SPI finds the Sweep button'):
+        return
+    before = crop(s7, inset((cx, cy, cw, ch)), os.path.join(outdir, 'sweep-before.png'))
+    act = sweep.queryAction()
+    act.doAction([act.getName(i) for i in range(act.nActions)].index('click'))
+    progress = find(app, pyatspi, pyatspi.ROLE_PROGRESS_BAR, lambda n: n == 'Sweep progress')
+
+    def done():
+        try:
+            return progress is not None and progress.queryValue().currentValue >= 1.0 - 1e-6
+        except Exception:
+            return False
+    finished = poll(done, timeout=30)
+    time.sleep(0.8)
+    s8 = shot(outdir, 'e2e-8-sweep.png')
+    after = crop(s8, inset((cx, cy, cw, ch)), os.path.join(outdir, 'sweep-after.png'))
+    ae = subprocess.run(['compare', '-metric', 'AE', before, after, 'null:'],
+                        capture_output=True, text=True).stderr.strip()
+    tap(finished and float(ae or 0) > 0.2 * cw * ch,
+        f'Sweep runs to 100 % and a heat map covers the image ({ae} pixels changed)')
 
 
 def inset(rect, by=8):

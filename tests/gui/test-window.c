@@ -16,6 +16,10 @@
 #include <string.h>
 
 #include "lens-application.h"
+#include "lens-image.h"
+#include "lens-occlude.h"
+#include "lens-profile.h"
+#include "lens-project.h"
 #include "lens-document.h"
 #include "lens-render.h"
 #include "lens-window-private.h"
@@ -556,6 +560,453 @@ test_objects_freed (void)
   g_assert_true (wait_for (is_null, &client));
 }
 
+/* The tiny model and its picture, run here without the window: the
+ * reference the window's engine thread must agree with. */
+typedef struct
+{
+  LensNet    *net;
+  LensTrace  *trace;
+  LensTensor *input;
+} Direct;
+
+static void
+direct_clear (Direct *d)
+{
+  g_clear_pointer (&d->input, lens_tensor_free);
+  g_clear_pointer (&d->trace, lens_trace_free);
+  g_clear_pointer (&d->net, lens_net_unref);
+}
+
+static void
+direct_init (Direct *d)
+{
+  g_autofree char *model = fixture ("tiny.onnx");
+  g_autofree char *image_path = fixture ("tiny-image.png");
+  LensLoadOptions options = { 224, 224, 0, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LensImage) image = NULL;
+  g_autoptr(LensProfile) profile = NULL;
+
+  d->net = lens_net_load_onnx (model, &options, &error);
+  g_assert_no_error (error);
+  d->trace = lens_trace_new (d->net, 1, &error);
+  g_assert_no_error (error);
+  profile = lens_profile_guess (model, 3, 32, 32, &error);
+  g_assert_no_error (error);
+  image = lens_image_load (image_path, &error);
+  g_assert_no_error (error);
+  d->input = lens_image_to_tensor (image, &profile->pre, &error);
+  g_assert_no_error (error);
+  g_assert_true (lens_trace_set_input (d->trace, d->input, &error));
+  g_assert_true (lens_trace_run (d->trace, NULL, &error));
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  LensDocument *doc;
+  int           channel;
+  LensStartKind start;
+} WantProjection;
+
+static gboolean
+has_projection (gpointer data)
+{
+  WantProjection *want = data;
+  LensProjection *proj = lens_document_get_projection (want->doc);
+
+  return proj != NULL && proj->channel == want->channel && proj->start == want->start &&
+         !lens_document_get_busy (want->doc);
+}
+
+static void
+check_projection (Direct         *d,
+                  LensProjection *proj,
+                  int             layer_value,
+                  const LensProjectOptions *options)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LensTensor) values = NULL;
+  g_autofree guint8 *rgb = NULL;
+  LensBox rf;
+  int pos[2], w, h;
+  gsize n;
+  guint distinct = 0;
+  guint32 first;
+
+  values = lens_project_channel (d->trace, layer_value, proj->channel, options, &rf, pos, &error);
+  g_assert_no_error (error);
+  n = lens_tensor_numel (values);
+  g_assert_cmpuint (lens_tensor_numel (proj->values), ==, n);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (((float *) proj->values->data)[i], ==, ((float *) values->data)[i]);
+  g_assert_cmpint (proj->rf.x0, ==, rf.x0);
+  g_assert_cmpint (proj->rf.y0, ==, rf.y0);
+  g_assert_cmpint (proj->rf.x1, ==, rf.x1);
+  g_assert_cmpint (proj->rf.y1, ==, rf.y1);
+  g_assert_cmpint (proj->start_x, ==, pos[0]);
+  g_assert_cmpint (proj->start_y, ==, pos[1]);
+
+  /* the image shown is the documented display normalisation of it */
+  rgb = lens_projection_to_rgb (values, FALSE, &w, &h);
+  g_assert_cmpint (lens_pixels_get_width (proj->pixels), ==, w);
+  first = lens_pixels_get_rgb (proj->pixels, 0, 0);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        const guint8 *p = rgb + (y * w + x) * 3;
+        guint32 got = lens_pixels_get_rgb (proj->pixels, x, y);
+
+        g_assert_cmphex (got, ==, ((guint32) p[0] << 16) | ((guint32) p[1] << 8) | p[2]);
+        distinct += got != first;
+      }
+  /* not blank from the strongest activation (a chosen position may be a
+   * zero of the ReLU, whose projection is rightly blank) */
+  if (options->start == LENS_START_MAX)
+  g_assert_cmpuint (distinct, >, 0);
+}
+
+static void
+test_projection (void)
+{
+  LensWindow *win;
+  LensDocument *doc;
+  WantProjection want;
+  LensProjectOptions options = { LENS_PROJECT_DECONV, LENS_START_MAX, 0, 0, LENS_LRN_DEFAULT };
+  Direct d = { 0 };
+  LensProjection *proj;
+  int value;
+
+  if (!have_fixtures ())
+    return;
+
+  direct_init (&d);
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  open_fixtures (win, TRUE);
+
+  /* selecting a channel projects it (deconv, strongest activation) */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "next-layer", NULL);
+  g_assert_true (wait_for (has_maps, doc));
+  lens_document_select_channel (doc, 2);
+  want = (WantProjection) { doc, 2, LENS_START_MAX };
+  g_assert_true (wait_for (has_projection, &want));
+  proj = lens_document_get_projection (doc);
+  g_assert_cmpuint (proj->layer, ==, 1);
+  g_assert_true (lens_image_canvas_get_pixels (win->projection_canvas) == proj->pixels);
+  value = lens_net_layer_get_output (d.net, 1);
+  check_projection (&d, proj, value, &options);
+  /* the strongest unit of a conv1 map sees 3x3 input pixels */
+  g_assert_cmpint (proj->rf.x1 - proj->rf.x0, <=, 3);
+  g_assert_cmpint (proj->rf.y1 - proj->rf.y0, <=, 3);
+
+  /* the mode action (bound to GSettings) re-projects in guided mode */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "projection-mode",
+                                  g_variant_new_string ("guided"));
+  g_assert_true (wait_for (idle_doc, doc));
+  proj = lens_document_get_projection (doc);
+  g_assert_cmpint (proj->mode, ==, LENS_PROJECT_GUIDED);
+  options.mode = LENS_PROJECT_GUIDED;
+  check_projection (&d, proj, value, &options);
+  if (win->settings != NULL)
+    {
+      g_autofree char *mode = g_settings_get_string (win->settings, "projection-mode");
+
+      g_assert_cmpstr (mode, ==, "guided");
+    }
+
+  /* a position of the feature map */
+  lens_document_project_point (doc, 5, 7);
+  want.start = LENS_START_POINT;
+  g_assert_true (wait_for (has_projection, &want));
+  proj = lens_document_get_projection (doc);
+  g_assert_cmpint (proj->start_x, ==, 5);
+  g_assert_cmpint (proj->start_y, ==, 7);
+  options.start = LENS_START_POINT;
+  options.x = 5;
+  options.y = 7;
+  check_projection (&d, proj, value, &options);
+
+  /* many requests at once: only the last one stays */
+  for (int c = 0; c < 8; c++)
+    lens_document_select_channel (doc, c);
+  lens_document_select_channel (doc, 4);
+  want = (WantProjection) { doc, 4, LENS_START_MAX };
+  g_assert_true (wait_for (has_projection, &want));
+  g_assert_cmpint (lens_document_get_projection (doc)->channel, ==, 4);
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "projection-mode",
+                                  g_variant_new_string ("deconv"));
+  gtk_window_destroy (GTK_WINDOW (win));
+  direct_clear (&d);
+}
+
+typedef struct
+{
+  LensDocument *doc;
+  int           x, y;
+} WantQuery;
+
+static gboolean
+has_query (gpointer data)
+{
+  WantQuery *want = data;
+  LensOcclusionQuery *q = lens_document_get_query (want->doc);
+
+  return q != NULL && q->x == want->x && q->y == want->y;
+}
+
+static void
+test_occlusion_query (void)
+{
+  LensWindow *win;
+  LensDocument *doc;
+  Direct d = { 0 };
+  LensOccludeOptions options;
+  g_autoptr(LensOccluder) occ = NULL;
+  g_autoptr(GError) error = NULL;
+  LensOcclusionPoint point;
+  LensOcclusionQuery *q;
+  WantQuery want;
+
+  if (!have_fixtures ())
+    return;
+
+  direct_init (&d);
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  open_fixtures (win, TRUE);
+
+  /* the default square is a seventh of 32, rounded: 5 pixels */
+  g_assert_cmpint (lens_document_get_occluder_size (doc), ==, 5);
+  g_assert_cmpfloat (gtk_adjustment_get_value (win->size_adjustment), ==, 5);
+
+  /* a drag sends many positions; the last one is what stays */
+  for (int x = 0; x <= 10; x++)
+    lens_window_set_occluder (win, x, x + 2);
+  want = (WantQuery) { doc, 10, 12 };
+  g_assert_true (wait_for (has_query, &want));
+  q = lens_document_get_query (doc);
+
+  /* the tracked map is the selected layer 0 (conv1), channel 0 */
+  lens_occlude_options_init (&options);
+  options.size = 5;
+  options.stride = 1;
+  options.target_class = -1;
+  options.layer_value = lens_net_layer_get_output (d.net, 0);
+  options.channel = 0;
+  occ = lens_occluder_new (d.net, d.input, &options, &error);
+  g_assert_no_error (error);
+  g_assert_true (lens_occluder_query (occ, 10, 12, &point, &error));
+  g_assert_cmpint (q->target_class, ==, lens_occluder_get_target_class (occ));
+  g_assert_cmpfloat (q->point.prob, ==, point.prob);
+  g_assert_cmpfloat (q->point.feature, ==, point.feature);
+  for (int i = 0; i < LENS_OCCLUDE_TOP; i++)
+    {
+      g_assert_cmpuint (q->predictions[i].index, ==, (guint) point.top_class[i]);
+      g_assert_cmpfloat (q->predictions[i].probability, ==, point.top_prob[i]);
+    }
+  /* the unoccluded target probability is PyTorch's top-1 */
+  g_assert_cmpfloat_with_epsilon (q->clean.prob,
+                                  json_object_get_double_member (
+                                    json_array_get_object_element (
+                                      json_object_get_array_member (expected, "top5"), 0),
+                                    "probability"), 1e-4);
+  /* the panel shows the occluded top-5 */
+  {
+    g_autofree char *label = g_strdup_printf ("class %d", point.top_class[0]);
+
+    g_assert_cmpstr (lens_predictions_get_row_label (win->occlusion_predictions, 0), ==, label);
+  }
+
+  /* arrow keys' action: one pixel right */
+  lens_window_move_occluder (win, 1, 0);
+  want.x = 11;
+  g_assert_true (wait_for (has_query, &want));
+
+  gtk_window_destroy (GTK_WINDOW (win));
+  direct_clear (&d);
+}
+
+static void
+on_progress (LensDocument *doc,
+             GParamSpec   *pspec,
+             GArray       *seen)
+{
+  double p = lens_document_get_sweep_progress (doc);
+
+  g_array_append_val (seen, p);
+}
+
+static gboolean
+has_sweep (gpointer doc)
+{
+  return lens_document_get_sweep (doc) != NULL && !lens_document_get_sweeping (doc);
+}
+
+static void
+test_sweep (void)
+{
+  LensWindow *win;
+  LensDocument *doc;
+  g_autoptr(GArray) seen = g_array_new (FALSE, FALSE, sizeof (double));
+  LensOcclusionSweep *sweep;
+  LensPixels *heat;
+
+  if (!have_fixtures ())
+    return;
+
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  open_fixtures (win, TRUE);
+  g_signal_connect (doc, "notify::sweep-progress", G_CALLBACK (on_progress), seen);
+
+  g_assert_true (action_enabled (win, "sweep"));
+  g_signal_emit_by_name (win->sweep_button, "clicked");
+  g_assert_true (lens_document_get_sweeping (doc));
+  g_assert_false (action_enabled (win, "sweep"));
+  g_assert_true (action_enabled (win, "cancel-sweep"));
+  g_assert_true (wait_for (has_sweep, doc));
+  sweep = lens_document_get_sweep (doc);
+
+  /* size 5, stride 5/4 = 1 over 32 pixels: positions 0..27 each way */
+  g_assert_cmpint (sweep->map->n_x, ==, 28);
+  g_assert_cmpint (sweep->map->n_y, ==, 28);
+  g_assert_cmpint (sweep->map->stride, ==, 1);
+  /* progress went up and ended at 1 */
+  g_assert_cmpuint (seen->len, >=, 2);
+  for (guint i = 1; i < seen->len; i++)
+    g_assert_cmpfloat (g_array_index (seen, double, i), >=, g_array_index (seen, double, i - 1));
+  g_assert_cmpfloat (g_array_index (seen, double, seen->len - 1), ==, 1.0);
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (win->sweep_progress), ==, 1.0);
+
+  /* the heat map: one viridis cell a position; the lowest probability is
+   * viridis(0) = #440154, the highest viridis(1) = #fde725 */
+  heat = lens_window_get_heat_map (win);
+  g_assert_nonnull (heat);
+  g_assert_cmpint (lens_pixels_get_width (heat), ==, 28);
+  {
+    int lo = 0, hi = 0, n = 28 * 28;
+
+    for (int i = 1; i < n; i++)
+      {
+        if (sweep->map->prob[i] < sweep->map->prob[lo])
+          lo = i;
+        if (sweep->map->prob[i] > sweep->map->prob[hi])
+          hi = i;
+      }
+    g_assert_cmphex (lens_pixels_get_rgb (heat, lo % 28, lo / 28), ==, 0x440154);
+    g_assert_cmphex (lens_pixels_get_rgb (heat, hi % 28, hi / 28), ==, 0xfde725);
+  }
+  g_assert_false (action_enabled (win, "cancel-sweep"));
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+static gboolean
+progressed (gpointer doc)
+{
+  return lens_document_get_sweep_progress (doc) > 0.0;
+}
+
+static void
+test_close_during_sweep (void)
+{
+  LensWindow *win;
+  gpointer doc, client;
+
+  if (!have_fixtures ())
+    return;
+
+  win = new_window ();
+  open_fixtures (win, TRUE);
+  doc = lens_window_get_document (win);
+  client = lens_document_get_client (doc);
+  g_object_add_weak_pointer (doc, &doc);
+  g_object_add_weak_pointer (client, &client);
+
+  /* a 1-pixel square at stride 1: 1024 positions, many batches */
+  g_object_set (doc, "occluder-size", 1, "occluder-stride", 1, NULL);
+  lens_document_sweep (doc);
+  g_assert_true (wait_for (progressed, doc));
+  gtk_window_destroy (GTK_WINDOW (win));
+  /* the worker stops between batches; everything is freed, no warning */
+  g_assert_true (wait_for (is_null, &doc));
+  g_assert_true (wait_for (is_null, &client));
+}
+
+static void
+test_cancel_sweep (void)
+{
+  LensWindow *win;
+  LensDocument *doc;
+
+  if (!have_fixtures ())
+    return;
+
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  open_fixtures (win, TRUE);
+  g_object_set (doc, "occluder-size", 1, "occluder-stride", 1, NULL);
+  lens_document_sweep (doc);
+  /* Escape, before the worker could finish */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-job", NULL);
+  g_assert_false (lens_document_get_sweeping (doc));
+  g_assert_true (wait_for (idle_doc, doc));
+  g_assert_null (lens_document_get_sweep (doc));
+  g_assert_true (action_enabled (win, "sweep"));
+  g_object_set (doc, "occluder-size", 0, "occluder-stride", 0, NULL);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+static void
+test_default_model (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("convlens-test-XXXXXX", NULL);
+  g_autofree char *models = g_build_filename (dir, "models", NULL);
+  g_autofree char *samples = g_build_filename (dir, "resources", "samples", NULL);
+  g_autofree char *model = g_build_filename (models, "zf-mini.onnx", NULL);
+  g_autofree char *b = g_build_filename (samples, "b-shirt.png", NULL);
+  g_autofree char *a = g_build_filename (samples, "a-boot.png", NULL);
+  g_autofree char *old = g_strdup (g_getenv ("CONVLENS_DATADIR"));
+  g_autofree char *found = NULL;
+  g_autofree char *sample = NULL;
+
+  g_setenv ("CONVLENS_DATADIR", models, TRUE);
+  g_assert_cmpint (g_mkdir_with_parents (samples, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (models, 0700), ==, 0);
+
+  /* absent: nothing (unless installed system-wide) */
+  found = lens_find_default_model (&sample);
+  if (found != NULL)
+    g_assert_false (g_str_has_prefix (found, dir));
+  g_clear_pointer (&found, g_free);
+  g_clear_pointer (&sample, g_free);
+
+  /* as soon as the files exist they are found: the first sample by name */
+  g_assert_true (g_file_set_contents (model, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (b, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (a, "x", 1, NULL));
+  found = lens_find_default_model (&sample);
+  g_assert_cmpstr (found, ==, model);
+  g_assert_cmpstr (sample, ==, a);
+
+  g_unlink (a);
+  g_unlink (b);
+  g_unlink (model);
+  g_rmdir (samples);
+  {
+    g_autofree char *res = g_path_get_dirname (samples);
+
+    g_rmdir (res);
+  }
+  g_rmdir (models);
+  g_rmdir (dir);
+  if (old != NULL)
+    g_setenv ("CONVLENS_DATADIR", old, TRUE);
+  else
+    g_unsetenv ("CONVLENS_DATADIR");
+}
+
 static void
 test_top_k (void)
 {
@@ -673,6 +1124,12 @@ main (int   argc,
   g_test_add_func ("/window/export", test_export);
   g_test_add_func ("/window/objects-freed", test_objects_freed);
   g_test_add_func ("/engine-client/generations", test_client_generations);
+  g_test_add_func ("/window/projection", test_projection);
+  g_test_add_func ("/window/occlusion-query", test_occlusion_query);
+  g_test_add_func ("/window/sweep", test_sweep);
+  g_test_add_func ("/window/cancel-sweep", test_cancel_sweep);
+  g_test_add_func ("/window/close-during-sweep", test_close_during_sweep);
+  g_test_add_func ("/window/default-model", test_default_model);
 
   return g_test_run ();
 }

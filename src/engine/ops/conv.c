@@ -403,8 +403,62 @@ col2im_add (const float        *cols,
         }
 }
 
+/* Parameter gradients (training): for each image and group
+ *   gW_g [Mg, Cg*KH*KW] += gy_g [Mg, OH*OW] x im2col(x_g)^T,
+ *   gb [M] += sum of gy over the plane. */
+static void
+conv_param_grads (const LensNode    *node,
+                  const LensTensor **in,
+                  const LensTensor  *gout,
+                  LensTensor        *gw,
+                  LensTensor        *gb,
+                  const LensBackCtx *ctx)
+{
+  const LensOpParams *p = &node->p;
+  const float *x = in[0]->data, *gy = gout->data;
+  int64_t n, c, h, w, m, oh, ow, cg, mg, k, plane, g = p->group;
+
+  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
+  lens_nchw (&gout->shape, &n, &m, &oh, &ow);
+  cg = c / g;
+  mg = m / g;
+  k = cg * p->kernel[0] * p->kernel[1];
+  plane = oh * ow;
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t gi = 0; gi < g; gi++)
+      {
+        const float *gyg = gy + (b * m + gi * mg) * plane;
+
+        if (gw != NULL)
+          {
+            const float *xg = x + (b * c + gi * cg) * h * w;
+            const float *cols = xg;
+
+            if (node->workspace_floats > 0)
+              {
+                im2col (xg, cg, h, w, oh, ow, p, ctx->workspace);
+                cols = ctx->workspace;
+              }
+            lens_blas_sgemm (FALSE, TRUE, (int) mg, (int) k, (int) plane, 1.0f, gyg,
+                             (int) plane, cols, (int) plane, 1.0f,
+                             (float *) gw->data + gi * mg * k, (int) k);
+          }
+        if (gb != NULL)
+          for (int64_t j = 0; j < mg; j++)
+            {
+              const float *row = gyg + j * plane;
+              double acc = 0.0;
+
+              for (int64_t i = 0; i < plane; i++)
+                acc += row[i];
+              ((float *) gb->data)[gi * mg + j] += (float) acc;
+            }
+      }
+}
+
 /* gy [N,M,OH,OW] -> gx [N,C,H,W] += transposed convolution with the same
- * weights (no bias): the deconvnet's filtering step. */
+ * weights (no bias): the deconvnet's filtering step.  When gin[1] / gin[2]
+ * are given (training), the weight and bias gradients are added too. */
 void
 lens_conv_backward (const LensNode    *node,
                     const LensTensor **in,
@@ -418,6 +472,9 @@ lens_conv_backward (const LensNode    *node,
   float *gx;
   int64_t n, c, h, w, m, oh, ow, cg, mg, k, plane, g = p->group;
 
+  if (gin[1] != NULL || (node->n_inputs > 2 && in[2] != NULL && gin[2] != NULL))
+    conv_param_grads (node, in, gout, gin[1],
+                      node->n_inputs > 2 && in[2] != NULL ? gin[2] : NULL, ctx);
   if (gin[0] == NULL)
     return;
   gx = gin[0]->data;

@@ -226,8 +226,46 @@ lens_matmul_forward (const LensNode    *node,
     }
 }
 
+/* Parameter gradients (training):
+ *   gB += alpha op(A)^T gy   (B [K,N]),  or alpha gy^T op(A) when transB (B [N,K]);
+ *   gC += beta gy, summed over the dimensions C is broadcast along. */
+static void
+gemm_param_grads (const LensNode    *node,
+                  const LensTensor **in,
+                  const LensTensor  *gout,
+                  LensTensor        *gb,
+                  LensTensor        *gc)
+{
+  const LensOpParams *p = &node->p;
+  int64_t m = gout->shape.dims[0], n = gout->shape.dims[1];
+  int64_t k = p->trans_a ? in[0]->shape.dims[0] : in[0]->shape.dims[1];
+  int lda = (int) in[0]->shape.dims[1];
+  const float *gy = gout->data;
+
+  if (gb != NULL)
+    {
+      if (!p->trans_b)
+        lens_blas_sgemm (!p->trans_a, FALSE, (int) k, (int) n, (int) m, p->alpha, in[0]->data,
+                         lda, gy, (int) n, 1.0f, gb->data, (int) n);
+      else
+        lens_blas_sgemm (TRUE, p->trans_a, (int) n, (int) k, (int) m, p->alpha, gy, (int) n,
+                         in[0]->data, lda, 1.0f, gb->data, (int) k);
+    }
+  if (gc != NULL)
+    {
+      int64_t cm = gc->shape.ndim == 2 ? gc->shape.dims[0] : 1;
+      int64_t cn = gc->shape.ndim >= 1 ? gc->shape.dims[gc->shape.ndim - 1] : 1;
+      float *g = gc->data;
+
+      for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++)
+          g[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)] += p->beta * gy[i * n + j];
+    }
+}
+
 /* gy [M,N] -> gA [M,K] += alpha gy op(B)^T (or its transpose when transA).
- * B and C are weights: no signal is wanted for them. */
+ * B and C are weights: their gradients are added only when gin[1] / gin[2]
+ * are given (training); the projections never ask for them. */
 void
 lens_gemm_backward (const LensNode    *node,
                     const LensTensor **in,
@@ -240,7 +278,10 @@ lens_gemm_backward (const LensNode    *node,
   int64_t m = gout->shape.dims[0], n = gout->shape.dims[1];
   int64_t k = p->trans_a ? in[0]->shape.dims[0] : in[0]->shape.dims[1];
   int ldb = (int) in[1]->shape.dims[1];
+  gboolean has_c = node->n_inputs > 2 && in[2] != NULL;
 
+  if (gin[1] != NULL || (has_c && gin[2] != NULL))
+    gemm_param_grads (node, in, gout, gin[1], has_c ? gin[2] : NULL);
   if (gin[0] == NULL)
     return;
   if (!p->trans_a)

@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Training throughput of zf-mini: ConvLens next to PyTorch.
+
+    bench/train-torch.py [--cli BUILD/src/cli/convlens-cli] [--threads 2]
+                         [--batches 40] [--batch 128] [--json]
+
+The PyTorch peer (Debian python3-torch, eager, torch.set_num_threads(N))
+trains the same architecture as `convlens-cli train --arch zf-mini`
+(conv 5x5/32 -> relu -> maxpool 3/2 -> LRN 5 -> conv 3x3/64 -> relu ->
+maxpool -> LRN -> conv 3x3/128 -> relu -> maxpool -> fc 256 -> relu ->
+dropout 0.5 -> fc 10, softmax cross-entropy, SGD momentum 0.9, weight
+decay 5e-4) on Fashion-MNIST batches with the same augmentation (random
+crops with padding 2 and horizontal flips, done per batch in NumPy), and
+reports images per second over --batches steps after two warm-up steps.
+With --cli, ConvLens trains one epoch on --batches x --batch images
+(`--val-size 0`, the same threads) and its images/s is read from its
+progress line.  Absolute numbers on a shared machine drift; compare the
+two within one run.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+SRC = "/usr/share/datasets/fashion-mnist"
+
+
+def load_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def zf_mini(torch):
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 5), nn.ReLU(), nn.MaxPool2d(3, 2, 1), nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+        nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0),
+        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+        nn.Flatten(), nn.Linear(128 * 3 * 3, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10))
+
+
+def augment(rng, x):
+    """x [B,28,28] uint8 -> random shift by up to 2 pixels and flips."""
+    b = x.shape[0]
+    padded = np.zeros((b, 32, 32), dtype=np.uint8)
+    padded[:, 2:30, 2:30] = x
+    out = np.empty_like(x)
+    for i in range(b):
+        dy, dx = rng.integers(0, 5, size=2)
+        img = padded[i, dy:dy + 28, dx:dx + 28]
+        out[i] = img[:, ::-1] if rng.integers(0, 2) else img
+    return out
+
+
+def bench_torch(threads, batches, batch):
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    images = load_idx(SRC + "/train-images-idx3-ubyte.gz")
+    labels = load_idx(SRC + "/train-labels-idx1-ubyte.gz").astype(np.int64)
+    model = zf_mini(torch)
+    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(1)
+    model.train()
+
+    def step(k):
+        idx = rng.integers(0, len(images), size=batch)
+        x = (augment(rng, images[idx]).astype(np.float32) / 255.0 - 0.2860) / 0.3530
+        xt = torch.from_numpy(x).unsqueeze(1)
+        yt = torch.from_numpy(labels[idx])
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for k in range(2):
+        step(k)
+    start = time.perf_counter()
+    for k in range(batches):
+        step(k)
+    secs = time.perf_counter() - start
+    return batches * batch / secs
+
+
+def bench_ours(cli, threads, batches, batch):
+    with tempfile.TemporaryDirectory(prefix="convlens-train-bench-") as out:
+        proc = subprocess.run([cli, "train", "--dataset", "fashion-mnist", "--epochs", "1",
+                               "--limit", str(batches * batch), "--val-size", "0",
+                               "--batch", str(batch), "--threads", str(threads),
+                               "--output", out], capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr)
+            return None
+        rates = re.findall(r"([0-9.]+) img/s", proc.stderr)
+        return float(rates[-1]) if rates else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cli", help="convlens-cli to time next to PyTorch")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batches", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not os.path.exists(SRC + "/train-images-idx3-ubyte.gz"):
+        sys.exit("Fashion-MNIST is missing: install dataset-fashion-mnist")
+
+    result = {"threads": args.threads, "batch": args.batch, "batches": args.batches}
+    result["pytorch_images_per_s"] = bench_torch(args.threads, args.batches, args.batch)
+    if args.cli:
+        result["convlens_images_per_s"] = bench_ours(args.cli, args.threads, args.batches,
+                                                     args.batch)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print("zf-mini training, batch %d, %d threads" % (args.batch, args.threads))
+        print("  pytorch:  %8.1f images/s" % result["pytorch_images_per_s"])
+        if result.get("convlens_images_per_s"):
+            ours = result["convlens_images_per_s"]
+            print("  convlens: %8.1f images/s  (%.2fx PyTorch)" %
+                  (ours, ours / result["pytorch_images_per_s"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
