@@ -196,7 +196,8 @@ top_class (LensTrace *trace)
 /* ---------------------------------------------------------------- pictures */
 
 /* The input as a picture: un-normalised with the profile, or (a .npy
- * without a profile) stretched from its minimum to its maximum. */
+ * without a profile) stretched from its minimum to its maximum.  NULL when
+ * the input is not a 1- or 3-channel [N,C,H,W] tensor. */
 static LensImage *
 input_picture (const LensTensor  *input,
                const LensProfile *profile)
@@ -206,6 +207,8 @@ input_picture (const LensTensor  *input,
   gsize n = lens_tensor_numel (input);
   float lo = INFINITY, hi = -INFINITY;
 
+  if (input->shape.ndim != 4 || (input->shape.dims[1] != 1 && input->shape.dims[1] != 3))
+    return NULL;
   if (profile != NULL)
     return lens_image_from_tensor (input, &profile->pre);
   for (gsize i = 0; i < n; i++)
@@ -296,11 +299,11 @@ text_chunks (const Request *req,
 }
 
 static gboolean
-save_png (const char *path,
+save_png (const char   *path,
           const guint8 *rgb,
-          int         width,
-          int         height,
-          GPtrArray  *kv)
+          int           width,
+          int           height,
+          GPtrArray    *kv)
 {
   g_autoptr(GError) error = NULL;
 
@@ -502,15 +505,15 @@ project_grid (Request    *req,
 
 /* Loads, runs and projects; returns the exit code. */
 static int
-run (Request    *req,
-     const char *image_path,
-     const char *npy_path,
-     const char *profile_path,
+run (Request             *req,
+     const char          *image_path,
+     const char          *npy_path,
+     const char          *profile_path,
      const LensCliCommon *common,
-     const char *output,
-     const char *raw,
-     int         top,
-     const char *grid)
+     const char          *output,
+     const char          *raw,
+     int                  top,
+     const char          *grid)
 {
   g_autoptr(LensNet) net = NULL;
   g_autoptr(LensTrace) trace = NULL;

@@ -63,7 +63,10 @@ walk_back (LensTrace          *trace,
   if (grads[value] == NULL)
     goto out;
 
-  for (int l = first; l >= 0 && value != target; l--)
+  /* layers before the stop value's producer cannot reach it */
+  int last = stop >= 0 ? producer_layer (net, target) : -1;
+
+  for (int l = first; l > last && l >= 0 && value != target; l--)
     {
       LensNode *node = lens_net_layer_node (net, (guint) l);
       const LensOpClass *klass = lens_op_class (node->op);

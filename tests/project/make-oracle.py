@@ -26,16 +26,20 @@ torch.autograd.grad(act, input, signal):
           its value;
   point   only the activation at (x, y), with its value.
 
-Class projections start from a one-hot signal at the logits; Grad-CAM at
-a conv layer A for class k is relu(sum_c alpha_c A_c) with alpha_c the
-spatial mean of d logit_k / d A_c, upsampled bilinearly
-(align_corners=False) to the input size.
+Class projections start from a one-hot signal at the logits (the input of
+a final softmax); Grad-CAM at a conv layer A for class k is
+relu(sum_c alpha_c A_c) with alpha_c the spatial mean of d logit_k / d A_c,
+upsampled bilinearly (align_corners=False) to the input size.
 
 References are computed in float64 from the float32 weights and input.
-The same projection is also computed in float32; a case whose two results
+The same projection is also computed in float32, and in float64 with every
+weight and input value moved by about 2e-6 of itself; a case where these
 differ by more than 1e-5 of the range depends on a near-tie (a ReLU input
 or a max-pool window decided by rounding) and is replaced by another
-channel, so every case has a well-defined answer for a float32 engine.
+channel (or class), so every case has a well-defined answer for a float32
+engine.  The torchvision inputs are picked (from a few seeds) to have no
+max-pool window whose two best values are closer than 1e-6 of the layer's
+range, since a class signal crosses every window.
 
 Each torch module output is matched to the ONNX value that holds it: the
 k-th call of a module kind (ReLU, MaxPool2d, ...) is the output of the k-th
@@ -46,7 +50,9 @@ Output, one folder per network:
 
   OUTDIR/index.txt           the network folders, one a line
   OUTDIR/NET/model.onnx
-  OUTDIR/NET/input.npy       float32 [1, 3, H, W]
+  OUTDIR/NET/input.npy       float32 [1, 3, H, W] ([2, 3, H, W] for the
+                             *-batch2 exports, whose batch is dynamic: the
+                             references are those of item 0)
   OUTDIR/NET/cases.json      {"network", "input", "cases": [...]}
   OUTDIR/NET/ref-NNN.npy     float32 reference per case
 
@@ -58,11 +64,13 @@ A case is one of
 with "value" the ONNX value name, "lrn" one of default / skip / jacobian.
 
 Use:
-  make-oracle.py OUTDIR [--stamp FILE] [--quick]
+  make-oracle.py OUTDIR [--stamp FILE] [--quick] [--only TAG,...]
+                              (ORACLE_VERBOSE=1: time per plan item)
   make-oracle.py --check      exit 0 when torch, torchvision and onnx import
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -343,7 +351,7 @@ def _kind(m):
 
 def _swap_modules(model):
     """ReLU/ReLU6/LRN -> their State-driven stand-ins (in place)."""
-    for name, m in list(model.named_modules()):
+    for m in list(model.modules()):
         for cname, child in list(m.named_children()):
             if isinstance(child, nn.ReLU6):
                 setattr(m, cname, Rect("ReLU6", 0.0, 6.0))
@@ -406,7 +414,7 @@ def _onnx_names(proto, calls):
 
 
 def _export(model, x, path, opset, keep_bn, dynamic_batch=False):
-    model = _deepcopy(model)
+    model = copy.deepcopy(model)
     for m in list(model.modules()):
         for cname, child in list(m.named_children()):
             if isinstance(child, nn.LocalResponseNorm):
@@ -489,8 +497,8 @@ class Oracle:
     """One network: the float32 and float64 stand-in models and its input."""
 
     def __init__(self, model, x, rng):
-        self.m32 = _swap_modules(_deepcopy(model)).eval()
-        self.m64 = _swap_modules(_deepcopy(model)).double().eval()
+        self.m32 = _swap_modules(copy.deepcopy(model)).eval()
+        self.m64 = _swap_modules(copy.deepcopy(model)).double().eval()
         self.x32 = x
         self.x64 = x.double()
         self.rng = rng
@@ -498,7 +506,7 @@ class Oracle:
         # about 2e-6 of itself: more than a float32 engine's rounding, so a
         # decision that flips here could flip in the engine too.
         gen = torch.Generator().manual_seed(int(rng.integers(1 << 30)))
-        self.mp = _deepcopy(self.m64)
+        self.mp = copy.deepcopy(self.m64)
         with torch.no_grad():
             for t in list(self.mp.parameters()) + list(self.mp.buffers()):
                 if t.is_floating_point():
@@ -555,11 +563,6 @@ class Oracle:
         big = np.argwhere(np.abs(plane) > 0.2 * np.abs(plane).max())
         y, x = big[self.rng.integers(len(big))]
         return int(x), int(y)
-
-
-def _deepcopy(model):
-    import copy
-    return copy.deepcopy(model)
 
 
 def build_cases(oracle, plan):
@@ -705,6 +708,8 @@ def small_alex_plan():
 
 
 def small_inception_plan():
+    # (no Conv2d starts: where BatchNorm is folded into the convolution at
+    # export, the ONNX Conv output is the BatchNorm output)
     return [
         dict(kind="ReLU", k=0, modes=MODES, starts=STARTS),       # stem
         dict(kind="MaxPool2d", k=0, modes=MODES, starts=STARTS),  # stem pool
@@ -831,7 +836,7 @@ def run(outdir, only, log):
         _randomise_bn(model, torch.Generator().manual_seed(seed + 1))
         model.eval()
         size = getattr(ctor, "input_size", 224)
-        m64 = _deepcopy(model).double()
+        m64 = copy.deepcopy(model).double()
         for offset in input_seeds:
             x = _seeded_input(seed + offset, size, scale)
             if _pool_near_ties(m64, x.double()) == 0:

@@ -332,8 +332,8 @@ test_oracle (gconstpointer data)
 #define ONE_PAD    2
 
 static void
-check_filter_placement (LensTrace       *trace,
-                        int              k,
+check_filter_placement (LensTrace                *trace,
+                        int                       k,
                         const LensProjectOptions *opt)
 {
   LensNet *net = lens_trace_get_net (trace);
