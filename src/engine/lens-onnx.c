@@ -547,7 +547,7 @@ convert_attrs (const Onnx__NodeProto *np,
           break;
         case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
           {
-            char *s = g_strndup ((const char *) ap->s.data, ap->s.len);
+            char *s = g_strndup (ap->s.data != NULL ? (const char *) ap->s.data : "", ap->s.len);
             g_ptr_array_add (keep_strings, s);
             a->type = LENS_ATTR_STRING;
             a->s = s;
@@ -647,6 +647,11 @@ fold_node (Loader   *ld,
   if (node->op == LENS_OP_MAXPOOL)
     {
       sw = g_try_new0 (int32_t, lens_tensor_numel (outs[0]) + 1);
+      if (sw == NULL)
+        {
+          lens_op_set_error (error, LENS_NET_ERROR_TOO_LARGE, node, "out of memory");
+          goto fail;
+        }
       exec.switches = sw;
     }
   exec.workspace = ws;

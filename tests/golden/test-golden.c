@@ -147,6 +147,7 @@ run_case (gconstpointer data)
 
   if (c->arange_input)
     {
+      g_free (model);
       model = g_strdup_printf ("%s.onnx", c->dir);
       outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) lens_tensor_free);
       {

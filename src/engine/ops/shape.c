@@ -642,8 +642,17 @@ lens_pad_setup (LensNode          *node,
   out[0].shape = *x;
   for (int i = 0; i < x->ndim; i++)
     {
-      int64_t d = x->dims[i] + v[i] + v[i + x->ndim];
-      if (d < 0 || v[i] > (1 << 24) || v[i + x->ndim] > (1 << 24) ||
+      int64_t d;
+      /* bound the amounts before adding them: no overflow */
+      if (v[i] > (1 << 24) || v[i] < -(1 << 24) || v[i + x->ndim] > (1 << 24) ||
+          v[i + x->ndim] < -(1 << 24) || x->dims[i] > ((int64_t) 1 << 40))
+        {
+          lens_op_set_error (error, LENS_NET_ERROR_SHAPE, node,
+                             "pads of dimension %d are out of range", i);
+          return FALSE;
+        }
+      d = x->dims[i] + v[i] + v[i + x->ndim];
+      if (d < 0 ||
           (node->p.pad_mode == 1 && (v[i] >= x->dims[i] || v[i + x->ndim] >= x->dims[i])) ||
           (node->p.pad_mode != 0 && x->dims[i] == 0))
         {
@@ -659,7 +668,28 @@ lens_pad_setup (LensNode          *node,
   return TRUE;
 }
 
-/* x [d...] -> y [d + pads...] */
+/* Maps an output coordinate to the input one for the pad mode; -1 when it
+ * falls in constant padding. */
+static inline int64_t
+pad_source (int     mode,
+            int64_t i,
+            int64_t n)
+{
+  if (i >= 0 && i < n)
+    return i;
+  if (mode == 0)
+    return -1;
+  if (mode == 2)
+    return CLAMP (i, 0, n - 1);
+  {
+    /* reflect without repeating the edge */
+    int64_t period = 2 * (n - 1);
+    i = period > 0 ? ((i % period) + period) % period : 0;
+    return i >= n ? period - i : i;
+  }
+}
+
+/* x [d...] -> y [d + pads...], one innermost row at a time */
 void
 lens_pad_forward (const LensNode    *node,
                   const LensTensor **in,
@@ -667,45 +697,64 @@ lens_pad_forward (const LensNode    *node,
                   const LensExec    *exec)
 {
   const LensShape *x = &in[0]->shape, *s = &out[0]->shape;
-  gsize esize = lens_dtype_size (in[0]->dtype), total = lens_tensor_numel (out[0]);
+  int r = s->ndim;
+  gsize esize = lens_dtype_size (in[0]->dtype);
+  gsize total = lens_tensor_numel (out[0]);
   const guint8 *src = in[0]->data;
   guint8 *dst = out[0]->data;
+  int64_t ow, iw, lead, rows;
+  guint8 fill[8];
 
-  for (gsize o = 0; o < total; o++)
+  if (out[0]->dtype == LENS_DTYPE_FLOAT32)
+    memcpy (fill, &node->p.pad_value, 4);
+  else
     {
-      gsize rest = o;
-      int64_t off = 0, stride = 1;
+      int64_t v = (int64_t) node->p.pad_value;
+      memcpy (fill, &v, 8);
+    }
+  if (r == 0 || total == 0)
+    {
+      if (total > 0)
+        memcpy (dst, src, esize);
+      return;
+    }
+  ow = s->dims[r - 1];
+  iw = x->dims[r - 1];
+  lead = node->p.pad_amounts[r - 1];
+  rows = (int64_t) (total / (gsize) ow);
+  for (int64_t row = 0; row < rows; row++)
+    {
+      int64_t rest = row, off = 0, stride = iw;
       gboolean inside = TRUE;
+      guint8 *d = dst + (gsize) row * ow * esize;
 
-      for (int d = s->ndim - 1; d >= 0; d--)
+      for (int dim = r - 2; dim >= 0; dim--)
         {
-          int64_t i = (int64_t) (rest % (gsize) s->dims[d]) - node->p.pad_amounts[d];
-          int64_t n = x->dims[d];
-          rest /= (gsize) s->dims[d];
-          if (i < 0 || i >= n)
-            {
-              if (node->p.pad_mode == 0)
-                inside = FALSE;
-              else if (node->p.pad_mode == 2)
-                i = CLAMP (i, 0, n - 1);
-              else
-                {
-                  /* reflect without repeating the edge */
-                  int64_t period = 2 * (n - 1);
-                  i = period > 0 ? ((i % period) + period) % period : 0;
-                  if (i >= n)
-                    i = period - i;
-                }
-            }
-          off += i * stride;
-          stride *= n;
+          int64_t i = pad_source (node->p.pad_mode, rest % s->dims[dim] - node->p.pad_amounts[dim],
+                                  x->dims[dim]);
+          rest /= s->dims[dim];
+          if (i < 0)
+            inside = FALSE;
+          else
+            off += i * stride;
+          stride *= x->dims[dim];
         }
-      if (inside)
-        memcpy (dst + o * esize, src + off * esize, esize);
-      else if (out[0]->dtype == LENS_DTYPE_FLOAT32)
-        ((float *) dst)[o] = node->p.pad_value;
-      else
-        ((int64_t *) dst)[o] = (int64_t) node->p.pad_value;
+      for (int64_t q = 0; q < ow; q++)
+        {
+          int64_t i = inside ? pad_source (node->p.pad_mode, q - lead, iw) : -1;
+          if (inside && q - lead >= 0 && q - lead < iw)
+            {
+              /* the run of the row that comes straight from the input */
+              int64_t run = MIN (ow - q, iw - (q - lead));
+              memcpy (d + q * esize, src + (off + q - lead) * esize, run * esize);
+              q += run - 1;
+              continue;
+            }
+          if (i < 0)
+            memcpy (d + q * esize, fill, esize);
+          else
+            memcpy (d + q * esize, src + (off + i) * esize, esize);
+        }
     }
 }
 
