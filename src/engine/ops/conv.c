@@ -230,18 +230,21 @@ lens_conv_setup (LensNode          *node,
   return TRUE;
 }
 
-/* Unfolds one group of one image into columns:
- * x [Cg,H,W] -> cols [Cg*KH*KW, OH*OW] */
+/* Unfolds output rows [y0, y1) of one group of one image into columns:
+ * x [Cg,H,W] -> cols [Cg*KH*KW, (y1-y0)*OW] */
 static void
 im2col (const float        *x,
         int64_t             cg,
         int64_t             h,
         int64_t             w,
-        int64_t             oh,
+        int64_t             y0,
+        int64_t             y1,
         int64_t             ow,
         const LensOpParams *p,
         float              *cols)
 {
+  int64_t oh = y1 - y0;
+
   for (int64_t c = 0; c < cg; c++)
     for (int ki = 0; ki < p->kernel[0]; ki++)
       for (int kj = 0; kj < p->kernel[1]; kj++)
@@ -251,7 +254,7 @@ im2col (const float        *x,
 
           for (int64_t y = 0; y < oh; y++)
             {
-              int64_t iy = y * p->strides[0] - p->pads[0] + (int64_t) ki * p->dilations[0];
+              int64_t iy = (y + y0) * p->strides[0] - p->pads[0] + (int64_t) ki * p->dilations[0];
               float *dst = row + y * ow;
 
               if (iy < 0 || iy >= h)
@@ -313,11 +316,24 @@ lens_conv_forward (const LensNode    *node,
 
         if (exec->workspace != NULL && node->workspace_floats > 0)
           {
-            im2col (xg, cg, h, w, oh, ow, p, exec->workspace);
-            cols = exec->workspace;
+            /* Unfold a band of output rows at a time, so the columns stay
+             * in cache between im2col and the GEMM (a whole VGG layer's
+             * columns are over 100 MB); bands keep at least 1024 columns
+             * so the GEMM stays efficient. */
+            int64_t band = MAX (1, MIN (oh, ((int64_t) 1 << 22) / MAX (1, k * ow)));
+            band = MAX (band, MIN (oh, (1024 + ow - 1) / ow));
+            for (int64_t y0 = 0; y0 < oh; y0 += band)
+              {
+                int64_t y1 = MIN (oh, y0 + band);
+                im2col (xg, cg, h, w, y0, y1, ow, p, exec->workspace);
+                lens_blas_sgemm (FALSE, FALSE, (int) mg, (int) ((y1 - y0) * ow), (int) k, 1.0f,
+                                 wg, (int) k, exec->workspace, (int) ((y1 - y0) * ow), 0.0f,
+                                 yg + y0 * ow, (int) plane);
+              }
           }
-        lens_blas_sgemm (FALSE, FALSE, (int) mg, (int) plane, (int) k, 1.0f, wg, (int) k,
-                         cols, (int) plane, 0.0f, yg, (int) plane);
+        else
+          lens_blas_sgemm (FALSE, FALSE, (int) mg, (int) plane, (int) k, 1.0f, wg, (int) k,
+                           cols, (int) plane, 0.0f, yg, (int) plane);
         if (bias != NULL)
           for (int64_t j = 0; j < mg; j++)
             {
@@ -436,7 +452,7 @@ conv_param_grads (const LensNode    *node,
 
             if (node->workspace_floats > 0)
               {
-                im2col (xg, cg, h, w, oh, ow, p, ctx->workspace);
+                im2col (xg, cg, h, w, 0, oh, ow, p, ctx->workspace);
                 cols = ctx->workspace;
               }
             lens_blas_sgemm (FALSE, TRUE, (int) mg, (int) k, (int) plane, 1.0f, gyg,
