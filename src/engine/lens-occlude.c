@@ -238,11 +238,19 @@ lens_occluder_new (LensNet                  *net,
   occ->C = (int) in->dims[1];
   occ->H = (int) in->dims[2];
   occ->W = (int) in->dims[3];
-  if (options->size < 1 || options->size > MAX (occ->H, occ->W) || options->stride < 0)
+  if (options->size < 1 || options->size > MAX (occ->H, occ->W))
     {
       g_set_error (error, LENS_OCCLUDE_ERROR, LENS_OCCLUDE_ERROR_ARGS,
                    "The occluder size must be between 1 and %d pixels (got %d)",
                    MAX (occ->H, occ->W), options->size);
+      return NULL;
+    }
+  if (options->stride < 0 || options->target_class < -1 || options->channel < -1 ||
+      options->layer_value < -1 || options->layer_value >= (int) net->values->len)
+    {
+      g_set_error (error, LENS_OCCLUDE_ERROR, LENS_OCCLUDE_ERROR_ARGS,
+                   "Invalid occlusion settings: the stride, class, layer and channel must be "
+                   "in range (-1 chooses the default)");
       return NULL;
     }
   occ->trace = lens_trace_new (net, 1, error);
@@ -495,7 +503,11 @@ run_layer (LensOccluder *occ,
   gboolean ok = FALSE;
 
   if (node->n_inputs > 256)
-    return FALSE;
+    {
+      g_set_error (error, LENS_OCCLUDE_ERROR, LENS_OCCLUDE_ERROR_ARGS,
+                   "Node '%s' has too many inputs for occlusion", node->name);
+      return FALSE;
+    }
   for (int i = 0; i < node->n_inputs; i++)
     if (node->inputs[i] >= 0 && patches[node->inputs[i]].changed)
       {

@@ -6,6 +6,8 @@
  *                 (|dprob| < 1e-5, same top class, feature within 1e-4 of
  *                 the feature's range), also with the square crossing the
  *                 border and, for the small nets, with odd batch sizes;
+ *   layers/CASE   the same with every feature-map layer as the tracked one
+ *                 (small nets);
  *   query/CASE    single queries (corners, middle, border, outside) equal a
  *                 plain forward pass of an input that this file occludes
  *                 itself, and the sweep at the same positions;
@@ -289,6 +291,59 @@ test_sweep (gconstpointer data)
             compare_maps (w, mb, mf, feature_scale (mf, lens_occluder_get_clean (full)));
           }
     }
+  model_clear (&m);
+}
+
+/* ---- every feature-map layer as the tracked one ----------------------------- */
+
+static void
+test_layers (gconstpointer data)
+{
+  const char *name = data;
+  Model m;
+  int n_tracked = 0;
+
+  if (!model_load (name, FALSE, &m))
+    return;
+  for (guint l = 0; l < lens_net_get_n_layers (m.net); l++)
+    {
+      int v = lens_net_layer_get_output (m.net, l);
+      const LensShape *shape = lens_net_value_get_shape (m.net, v);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LensOccluder) inc = NULL, full = NULL;
+      g_autoptr (LensOcclusionMap) mi = NULL, mf = NULL;
+      g_autofree char *what = NULL;
+      LensOccludeOptions o;
+      int channel;
+
+      if (shape->ndim != 4)
+        continue;
+      /* a channel other than 0 and the default, to catch indexing slips */
+      channel = (int) (shape->dims[1] - 1) / 2;
+      lens_occlude_options_init (&o);
+      o.size = 9;
+      o.stride = 7;
+      o.partial = TRUE;
+      o.layer_value = v;
+      o.channel = channel;
+      inc = lens_occluder_new (m.net, m.input, &o, &error);
+      g_assert_no_error (error);
+      o.full = TRUE;
+      full = lens_occluder_new (m.net, m.input, &o, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (lens_occluder_get_layer_value (inc), ==, v);
+      g_assert_cmpint (lens_occluder_get_channel (inc), ==, channel);
+      mi = lens_occluder_sweep (inc, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      mf = lens_occluder_sweep (full, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      what = g_strdup_printf ("%s layer %s (%s) channel %d", name,
+                              lens_net_layer_get_name (m.net, l),
+                              lens_net_layer_get_op (m.net, l), channel);
+      compare_maps (what, mi, mf, feature_scale (mf, lens_occluder_get_clean (full)));
+      n_tracked++;
+    }
+  g_assert_cmpint (n_tracked, >, 5);
   model_clear (&m);
 }
 
@@ -769,6 +824,9 @@ main (int    argc,
       g_test_add_data_func (s, &cases[i], test_sweep);
       g_test_add_data_func (q, &cases[i], test_query);
     }
+  g_test_add_data_func ("/occlude/layers/stack", "stack", test_layers);
+  g_test_add_data_func ("/occlude/layers/resconcat", "resconcat", test_layers);
+  g_test_add_data_func ("/occlude/layers/mobile", "mobile", test_layers);
   g_test_add_data_func ("/occlude/pytorch/stack", "stack", test_pytorch);
   g_test_add_data_func ("/occlude/pytorch/mobile", "mobile", test_pytorch);
   g_test_add_func ("/occlude/errors", test_errors);
