@@ -130,6 +130,62 @@ lens_gemm_reference (const LensNode    *node,
       }
 }
 
+/* MatMul's batch walk: a [...,M,K] times b [...,K,N] with numpy
+ * broadcasting over the leading dimensions. */
+typedef struct
+{
+  int64_t m, k, n;
+  int     rank;
+  int64_t dims[LENS_MAX_DIMS], sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
+  gsize   batches;
+} MatmulWalk;
+
+static void
+matmul_walk_init (MatmulWalk      *mw,
+                  const LensShape *a,
+                  const LensShape *b)
+{
+  gboolean a_vec = a->ndim == 1, b_vec = b->ndim == 1;
+  int ra = MAX (0, a->ndim - 2), rb = MAX (0, b->ndim - 2);
+  int64_t stride_a, stride_b;
+
+  mw->m = a_vec ? 1 : a->dims[a->ndim - 2];
+  mw->k = a->dims[a->ndim - 1];
+  mw->n = b_vec ? 1 : b->dims[b->ndim - 1];
+  mw->rank = MAX (ra, rb);
+  mw->batches = 1;
+  stride_a = mw->m * mw->k;
+  stride_b = mw->k * mw->n;
+  for (int i = mw->rank - 1; i >= 0; i--)
+    {
+      int ia = ra - mw->rank + i, ib = rb - mw->rank + i;
+      int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+      mw->dims[i] = MAX (da, db);
+      mw->sa[i] = da == 1 ? 0 : stride_a;
+      mw->sb[i] = db == 1 ? 0 : stride_b;
+      stride_a *= da;
+      stride_b *= db;
+      mw->batches *= (gsize) mw->dims[i];
+    }
+}
+
+/* Element offsets into a and b of batch t. */
+static void
+matmul_walk_offsets (const MatmulWalk *mw,
+                     gsize             t,
+                     int64_t          *oa,
+                     int64_t          *ob)
+{
+  *oa = *ob = 0;
+  for (int i = mw->rank - 1; i >= 0; i--)
+    {
+      int64_t idx = (int64_t) (t % (gsize) mw->dims[i]);
+      t /= (gsize) mw->dims[i];
+      *oa += idx * mw->sa[i];
+      *ob += idx * mw->sb[i];
+    }
+}
+
 gboolean
 lens_matmul_setup (LensNode          *node,
                    const LensAttrs   *attrs,
@@ -187,42 +243,17 @@ lens_matmul_forward (const LensNode    *node,
                      LensTensor       **out,
                      const LensExec    *exec)
 {
-  const LensShape *a = &in[0]->shape, *b = &in[1]->shape;
-  gboolean a_vec = a->ndim == 1, b_vec = b->ndim == 1;
-  int64_t m = a_vec ? 1 : a->dims[a->ndim - 2], k = a->dims[a->ndim - 1];
-  int64_t n = b_vec ? 1 : b->dims[b->ndim - 1];
-  int ra = MAX (0, a->ndim - 2), rb = MAX (0, b->ndim - 2);
-  int rank = MAX (ra, rb);
-  gsize batches = 1;
-  int64_t dims[LENS_MAX_DIMS], sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
-  int64_t stride_a = m * k, stride_b = k * n;
+  MatmulWalk mw;
 
-  for (int i = rank - 1; i >= 0; i--)
+  matmul_walk_init (&mw, &in[0]->shape, &in[1]->shape);
+  for (gsize t = 0; t < mw.batches; t++)
     {
-      int ia = ra - rank + i, ib = rb - rank + i;
-      int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-      dims[i] = MAX (da, db);
-      sa[i] = da == 1 ? 0 : stride_a;
-      sb[i] = db == 1 ? 0 : stride_b;
-      stride_a *= da;
-      stride_b *= db;
-      batches *= (gsize) dims[i];
-    }
-  for (gsize t = 0; t < batches; t++)
-    {
-      gsize rest = t;
-      int64_t oa = 0, ob = 0;
-      for (int i = rank - 1; i >= 0; i--)
-        {
-          int64_t idx = (int64_t) (rest % (gsize) dims[i]);
-          rest /= (gsize) dims[i];
-          oa += idx * sa[i];
-          ob += idx * sb[i];
-        }
-      lens_blas_sgemm (FALSE, FALSE, (int) m, (int) n, (int) k, 1.0f,
-                       (const float *) in[0]->data + oa, (int) k,
-                       (const float *) in[1]->data + ob, (int) n, 0.0f,
-                       (float *) out[0]->data + t * m * n, (int) n);
+      int64_t oa, ob;
+      matmul_walk_offsets (&mw, t, &oa, &ob);
+      lens_blas_sgemm (FALSE, FALSE, (int) mw.m, (int) mw.n, (int) mw.k, 1.0f,
+                       (const float *) in[0]->data + oa, (int) mw.k,
+                       (const float *) in[1]->data + ob, (int) mw.n, 0.0f,
+                       (float *) out[0]->data + t * mw.m * mw.n, (int) mw.n);
     }
 }
 
@@ -301,42 +332,18 @@ lens_matmul_backward (const LensNode    *node,
                       LensTensor       **gin,
                       const LensBackCtx *ctx)
 {
-  const LensShape *a = &in[0]->shape, *b = &in[1]->shape;
-  gboolean a_vec = a->ndim == 1, b_vec = b->ndim == 1;
-  int64_t m = a_vec ? 1 : a->dims[a->ndim - 2], k = a->dims[a->ndim - 1];
-  int64_t n = b_vec ? 1 : b->dims[b->ndim - 1];
-  int ra = MAX (0, a->ndim - 2), rb = MAX (0, b->ndim - 2), rank = MAX (ra, rb);
-  int64_t dims[LENS_MAX_DIMS], sa[LENS_MAX_DIMS], sb[LENS_MAX_DIMS];
-  int64_t stride_a = m * k, stride_b = k * n;
-  gsize batches = 1;
+  MatmulWalk mw;
 
   if (gin[0] == NULL)
     return;
-  for (int i = rank - 1; i >= 0; i--)
+  matmul_walk_init (&mw, &in[0]->shape, &in[1]->shape);
+  for (gsize t = 0; t < mw.batches; t++)
     {
-      int ia = ra - rank + i, ib = rb - rank + i;
-      int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-      dims[i] = MAX (da, db);
-      sa[i] = da == 1 ? 0 : stride_a;
-      sb[i] = db == 1 ? 0 : stride_b;
-      stride_a *= da;
-      stride_b *= db;
-      batches *= (gsize) dims[i];
-    }
-  for (gsize t = 0; t < batches; t++)
-    {
-      gsize rest = t;
-      int64_t oa = 0, ob = 0;
-      for (int i = rank - 1; i >= 0; i--)
-        {
-          int64_t idx = (int64_t) (rest % (gsize) dims[i]);
-          rest /= (gsize) dims[i];
-          oa += idx * sa[i];
-          ob += idx * sb[i];
-        }
-      lens_blas_sgemm (FALSE, TRUE, (int) m, (int) k, (int) n, 1.0f,
-                       (const float *) gout->data + t * m * n, (int) n,
-                       (const float *) in[1]->data + ob, (int) n, 1.0f,
-                       (float *) gin[0]->data + oa, (int) k);
+      int64_t oa, ob;
+      matmul_walk_offsets (&mw, t, &oa, &ob);
+      lens_blas_sgemm (FALSE, TRUE, (int) mw.m, (int) mw.k, (int) mw.n, 1.0f,
+                       (const float *) gout->data + t * mw.m * mw.n, (int) mw.n,
+                       (const float *) in[1]->data + ob, (int) mw.n, 1.0f,
+                       (float *) gin[0]->data + oa, (int) mw.k);
     }
 }

@@ -163,6 +163,30 @@ lens_softmax_setup (LensNode          *node,
   return TRUE;
 }
 
+/* Softmax groups: [outer, len, inner] with the softmax over len.  Before
+ * opset 13 the input is seen as 2-D [outer, inner] split at axis; from 13
+ * on, softmax runs along the one axis. */
+static void
+softmax_groups (const LensNode  *node,
+                const LensShape *s,
+                gsize           *outer,
+                gsize           *len,
+                gsize           *inner)
+{
+  *outer = *len = *inner = 1;
+  for (int i = 0; i < node->p.axis; i++)
+    *outer *= (gsize) s->dims[i];
+  if (node->opset >= 13)
+    {
+      *len = (gsize) s->dims[node->p.axis];
+      for (int i = node->p.axis + 1; i < s->ndim; i++)
+        *inner *= (gsize) s->dims[i];
+    }
+  else
+    for (int i = node->p.axis; i < s->ndim; i++)
+      *len *= (gsize) s->dims[i];
+}
+
 /* Before opset 13 the input is seen as 2-D [outer, inner] split at axis;
  * from 13 on, softmax runs along the one axis. */
 void
@@ -176,17 +200,7 @@ lens_softmax_forward (const LensNode    *node,
   float *y = out[0]->data;
   gsize outer = 1, len = 1, inner = 1;
 
-  for (int i = 0; i < node->p.axis; i++)
-    outer *= (gsize) s->dims[i];
-  if (node->opset >= 13)
-    {
-      len = (gsize) s->dims[node->p.axis];
-      for (int i = node->p.axis + 1; i < s->ndim; i++)
-        inner *= (gsize) s->dims[i];
-    }
-  else
-    for (int i = node->p.axis; i < s->ndim; i++)
-      len *= (gsize) s->dims[i];
+  softmax_groups (node, s, &outer, &len, &inner);
 
   for (gsize o = 0; o < outer; o++)
     for (gsize k = 0; k < inner; k++)
@@ -316,17 +330,7 @@ lens_softmax_backward (const LensNode    *node,
   if (gin[0] == NULL)
     return;
   gx = gin[0]->data;
-  for (int i = 0; i < node->p.axis; i++)
-    outer *= (gsize) s->dims[i];
-  if (node->opset >= 13)
-    {
-      len = (gsize) s->dims[node->p.axis];
-      for (int i = node->p.axis + 1; i < s->ndim; i++)
-        inner *= (gsize) s->dims[i];
-    }
-  else
-    for (int i = node->p.axis; i < s->ndim; i++)
-      len *= (gsize) s->dims[i];
+  softmax_groups (node, s, &outer, &len, &inner);
   for (gsize o = 0; o < outer; o++)
     for (gsize k = 0; k < inner; k++)
       {
