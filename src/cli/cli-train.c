@@ -113,6 +113,7 @@ lens_cli_train (int    argc,
   g_autofree char *dataset = NULL, *arch = NULL, *output = NULL, *snapshots = NULL;
   g_autofree char *name = NULL, *lr_steps = NULL;
   int epochs = 20, batch = 128, limit = 0, val_size = 5000, patience = 2, seed = 1;
+  int crop_pad = 2;
   double lr = 0.01, wd = 5e-4, radius = 0.1;
   gboolean resume = FALSE, no_augment = FALSE;
   const GOptionEntry entries[] = {
@@ -139,6 +140,8 @@ lens_cli_train (int    argc,
     { "val-size", 0, 0, G_OPTION_ARG_INT, &val_size,
       "Held-out validation images (default: 5000)", "N" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Train on only N images (default: all)", "N" },
+    { "crop-pad", 0, 0, G_OPTION_ARG_INT, &crop_pad,
+      "Random crops shift by up to N pixels (default: 2; 0: no crops)", "N" },
     { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment,
       "No random crops or flips", NULL },
     { NULL }
@@ -200,6 +203,7 @@ lens_cli_train (int    argc,
   opt.output_dir = output;
   opt.resume = resume;
   opt.dataset_label = dataset;
+  opt.crop_pad = CLAMP (crop_pad, 0, 8);
   if (no_augment)
     {
       opt.crop_pad = 0;

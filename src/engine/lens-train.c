@@ -1005,6 +1005,8 @@ lens_trainer_run (LensTrainer          *t,
               t->stall = 0;
             }
         }
+      /* a scheduled drop applies as well when the stall rule has just
+       * dropped (both: x0.01) */
       for (int i = 0; i < t->opt.n_lr_steps; i++)
         if (t->opt.lr_steps[i] == epoch)
           {
