@@ -254,37 +254,39 @@ lens_lrn_backward (const LensNode    *node,
         gx[i] += g[i];
       return;
     }
-  for (int64_t b = 0; b < n; b++)
-    for (gsize s = 0; s < plane; s++)
-      for (int64_t k = 0; k < c; k++)
-        {
-          double acc = 0.0, dk;
-          float sq = 0.0f;
-          int64_t lo = MAX (0, k - before), hi = MIN (c - 1, k + after);
+  {
+    /* per position: D_i, D_i^-b and t_i = g_i x_i D_i^(-b-1) for every
+     * channel, so each element needs one pow */
+    g_autofree double *dpow = g_new (double, c);
+    g_autofree double *t = g_new (double, c);
 
-          for (int64_t j = lo; j <= hi; j++)
+    for (int64_t b = 0; b < n; b++)
+      for (gsize s = 0; s < plane; s++)
+        {
+          for (int64_t i = 0; i < c; i++)
             {
-              float v = x[(b * c + j) * plane + s];
-              sq += v * v;
-            }
-          dk = p->bias + scale * sq;
-          acc = g[(b * c + k) * plane + s] * pow (dk, -p->beta);
-          /* channels i whose window contains k */
-          for (int64_t i = MAX (0, k - after); i <= MIN (c - 1, k + before); i++)
-            {
-              float si = 0.0f;
-              int64_t ilo = MAX (0, i - before), ihi = MIN (c - 1, i + after);
-              for (int64_t j = ilo; j <= ihi; j++)
+              int64_t lo = MAX (0, i - before), hi = MIN (c - 1, i + after);
+              double sq = 0.0, d;
+              for (int64_t j = lo; j <= hi; j++)
                 {
-                  float v = x[(b * c + j) * plane + s];
-                  si += v * v;
+                  double v = x[(b * c + j) * plane + s];
+                  sq += v * v;
                 }
-              acc -= 2.0 * scale * p->beta * x[(b * c + k) * plane + s] *
-                     g[(b * c + i) * plane + s] * x[(b * c + i) * plane + s] *
-                     pow (p->bias + scale * si, -p->beta - 1.0);
+              d = p->bias + scale * sq;
+              dpow[i] = pow (d, -p->beta);
+              t[i] = g[(b * c + i) * plane + s] * x[(b * c + i) * plane + s] * dpow[i] / d;
             }
-          gx[(b * c + k) * plane + s] += (float) acc;
+          for (int64_t k = 0; k < c; k++)
+            {
+              double acc = g[(b * c + k) * plane + s] * dpow[k], sum = 0.0;
+              /* channels i whose window contains k */
+              for (int64_t i = MAX (0, k - after); i <= MIN (c - 1, k + before); i++)
+                sum += t[i];
+              acc -= 2.0 * scale * p->beta * x[(b * c + k) * plane + s] * sum;
+              gx[(b * c + k) * plane + s] += (float) acc;
+            }
         }
+  }
 }
 
 /* The affine map of inference-time batch norm: gx = g * scale / sqrt(var + eps). */
