@@ -1016,25 +1016,15 @@ lens_pad_backward (const LensNode    *node,
 
       for (int d = s->ndim - 1; d >= 0; d--)
         {
-          int64_t i = (int64_t) (rest % (gsize) s->dims[d]) - node->p.pad_amounts[d];
-          int64_t n = x->dims[d];
+          int64_t i = pad_source (node->p.pad_mode,
+                                  (int64_t) (rest % (gsize) s->dims[d]) - node->p.pad_amounts[d],
+                                  x->dims[d]);
           rest /= (gsize) s->dims[d];
-          if (i < 0 || i >= n)
-            {
-              if (node->p.pad_mode == 0)
-                inside = FALSE;
-              else if (node->p.pad_mode == 2)
-                i = CLAMP (i, 0, n - 1);
-              else
-                {
-                  int64_t period = 2 * (n - 1);
-                  i = period > 0 ? ((i % period) + period) % period : 0;
-                  if (i >= n)
-                    i = period - i;
-                }
-            }
-          off += i * stride;
-          stride *= n;
+          if (i < 0)
+            inside = FALSE;
+          else
+            off += i * stride;
+          stride *= x->dims[d];
         }
       if (inside)
         gx[off] += g[o];
