@@ -3,7 +3,7 @@
 """Training throughput of zf-mini: ConvLens next to PyTorch.
 
     bench/train-torch.py [--cli BUILD/src/cli/convlens-cli] [--threads 2]
-                         [--batches 40] [--batch 128] [--json]
+                         [--batches 30] [--batch 128] [--runs 3] [--json]
 
 The PyTorch peer (Debian python3-torch, eager, torch.set_num_threads(N))
 trains the same architecture as `convlens-cli train --arch zf-mini`
@@ -15,15 +15,24 @@ crops with padding 2 and horizontal flips, done per batch in NumPy), and
 reports images per second over --batches steps after two warm-up steps.
 With --cli, ConvLens trains one epoch on --batches x --batch images
 (`--val-size 0`, the same threads) and its images/s is read from its
-progress line.  Absolute numbers on a shared machine drift; compare the
-two within one run.
+progress line (its first, warm-up step is included).  The two alternate
+--runs times; the report gives the median of each and the ratio
+ConvLens / PyTorch (> 1: ConvLens is faster), in images per second of
+wall time and in images per CPU-second (PyTorch: process time of the
+timed steps; ConvLens: the whole child process, loading the data set and
+writing the model included), which says more on a loaded machine where
+the two may not get the same share of the cores.  Absolute numbers on a
+shared machine drift; compare the two within one run.
 """
+
 
 import argparse
 import gzip
 import json
 import os
 import re
+import resource
+import statistics
 import struct
 import subprocess
 import sys
@@ -31,6 +40,10 @@ import tempfile
 import time
 
 import numpy as np
+
+# set before torch starts its OpenMP pool: idle threads must not spin while
+# convlens-cli runs
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 SRC = "/usr/share/datasets/fashion-mnist"
 
@@ -66,7 +79,8 @@ def augment(rng, x):
     return out
 
 
-def bench_torch(threads, batches, batch):
+def torch_trainer(threads, batch):
+    """Sets up the PyTorch peer; returns time(batches) -> images/s."""
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -78,7 +92,7 @@ def bench_torch(threads, batches, batch):
     rng = np.random.default_rng(1)
     model.train()
 
-    def step(k):
+    def step():
         idx = rng.integers(0, len(images), size=batch)
         x = (augment(rng, images[idx]).astype(np.float32) / 255.0 - 0.2860) / 0.3530
         xt = torch.from_numpy(x).unsqueeze(1)
@@ -89,53 +103,96 @@ def bench_torch(threads, batches, batch):
         opt.step()
         return loss.item()
 
-    for k in range(2):
-        step(k)
-    start = time.perf_counter()
-    for k in range(batches):
-        step(k)
-    secs = time.perf_counter() - start
-    return batches * batch / secs
+    def timed(batches):
+        """-> (images per second, images per CPU-second of the process)"""
+        for _ in range(2):
+            step()
+        start, cpu = time.perf_counter(), time.process_time()
+        for _ in range(batches):
+            step()
+        return (batches * batch / (time.perf_counter() - start),
+                batches * batch / (time.process_time() - cpu))
+
+    return timed
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def bench_ours(cli, threads, batches, batch):
+    """-> (images per second from the progress line, images per CPU-second of
+    the whole process, loading the data set and writing the model included),
+    or None."""
     with tempfile.TemporaryDirectory(prefix="convlens-train-bench-") as out:
+        cpu = children_cpu()
         proc = subprocess.run([cli, "train", "--dataset", "fashion-mnist", "--epochs", "1",
                                "--limit", str(batches * batch), "--val-size", "0",
                                "--batch", str(batch), "--threads", str(threads),
                                "--output", out], capture_output=True, text=True)
+        cpu = children_cpu() - cpu
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr)
             return None
         rates = re.findall(r"([0-9.]+) img/s", proc.stderr)
-        return float(rates[-1]) if rates else None
+        return (float(rates[-1]), batches * batch / cpu) if rates else None
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cli", help="convlens-cli to time next to PyTorch")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batches", type=int, default=40)
+    ap.add_argument("--batches", type=int, default=30)
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--runs", type=int, default=3, help="alternating timed runs of each")
+    ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = ap.parse_args()
     if not os.path.exists(SRC + "/train-images-idx3-ubyte.gz"):
         sys.exit("Fashion-MNIST is missing: install dataset-fashion-mnist")
 
-    result = {"threads": args.threads, "batch": args.batch, "batches": args.batches}
-    result["pytorch_images_per_s"] = bench_torch(args.threads, args.batches, args.batch)
-    if args.cli:
-        result["convlens_images_per_s"] = bench_ours(args.cli, args.threads, args.batches,
-                                                     args.batch)
+    result = {"threads": args.threads, "batch": args.batch, "batches": args.batches,
+              "runs": args.runs, "load_before": os.getloadavg(), "pytorch_all": [],
+              "convlens_all": []}
+    timed = torch_trainer(args.threads, args.batch)
+    result["pytorch_all_cpu"], result["convlens_all_cpu"] = [], []
+    for _ in range(max(1, args.runs)):
+        rate, per_cpu = timed(args.batches)
+        result["pytorch_all"].append(rate)
+        result["pytorch_all_cpu"].append(per_cpu)
+        if args.cli:
+            r = bench_ours(args.cli, args.threads, args.batches, args.batch)
+            if r is None:
+                sys.exit("convlens-cli train failed")
+            result["convlens_all"].append(r[0])
+            result["convlens_all_cpu"].append(r[1])
+    result["load_after"] = os.getloadavg()
+    torch_rate = statistics.median(result["pytorch_all"])
+    result["pytorch_images_per_s"] = torch_rate
+    result["pytorch_images_per_cpu_s"] = statistics.median(result["pytorch_all_cpu"])
+    if result["convlens_all"]:
+        ours = statistics.median(result["convlens_all"])
+        result["convlens_images_per_s"] = ours
+        result["convlens_over_pytorch"] = ours / torch_rate
+        result["convlens_images_per_cpu_s"] = statistics.median(result["convlens_all_cpu"])
+        result["convlens_over_pytorch_cpu"] = (result["convlens_images_per_cpu_s"] /
+                                               result["pytorch_images_per_cpu_s"])
     if args.json:
         print(json.dumps(result))
     else:
-        print("zf-mini training, batch %d, %d threads" % (args.batch, args.threads))
-        print("  pytorch:  %8.1f images/s" % result["pytorch_images_per_s"])
-        if result.get("convlens_images_per_s"):
-            ours = result["convlens_images_per_s"]
-            print("  convlens: %8.1f images/s  (%.2fx PyTorch)" %
-                  (ours, ours / result["pytorch_images_per_s"]))
+        print("zf-mini training, batch %d, %d threads, %d batches, median of %d runs "
+              "(load %.2f -> %.2f)" % (args.batch, args.threads, args.batches, args.runs,
+                                       result["load_before"][0], result["load_after"][0]))
+        print("  pytorch:  %8.1f images/s  %s; %.1f images per CPU-second" % (
+            torch_rate, " ".join("%.0f" % r for r in result["pytorch_all"]),
+            result["pytorch_images_per_cpu_s"]))
+        if result["convlens_all"]:
+            print("  convlens: %8.1f images/s  %s  (%.2fx PyTorch); %.1f images per "
+                  "CPU-second (%.2fx)" % (
+                      result["convlens_images_per_s"],
+                      " ".join("%.0f" % r for r in result["convlens_all"]),
+                      result["convlens_over_pytorch"], result["convlens_images_per_cpu_s"],
+                      result["convlens_over_pytorch_cpu"]))
     return 0
 
 

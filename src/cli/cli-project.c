@@ -411,27 +411,9 @@ project_one (Request            *req,
   return LENS_CLI_EXIT_OK;
 }
 
-typedef struct
-{
-  float max;
-  int   channel;
-} Ranked;
-
-/* Larger maximum first, then lower channel index. */
-static int
-compare_ranked (const void *a,
-                const void *b)
-{
-  const Ranked *ra = a, *rb = b;
-
-  if (ra->max != rb->max)
-    return ra->max > rb->max ? -1 : 1;
-  return ra->channel - rb->channel;
-}
-
 /* The top-N channels of the layer by maximum activation, each projected
- * from its strongest activation, in a grid labelled with channel indices
- * (best first, row by row). */
+ * from its strongest activation (all in one engine call), in a grid
+ * labelled with channel indices (best first, row by row). */
 static int
 project_grid (Request    *req,
               LensTrace  *trace,
@@ -439,27 +421,26 @@ project_grid (Request    *req,
               const char *grid_path)
 {
   LensNet *net = lens_trace_get_net (trace);
-  const LensTensor *act = lens_trace_get_value (trace, req->value);
   const LensShape *in = lens_net_get_input_shape (net);
-  int64_t c = act->shape.ndim > 1 ? act->shape.dims[1] : 1;
-  gsize plane = lens_tensor_numel (act) / (gsize) MAX (1, act->shape.dims[0] * c);
-  g_autofree Ranked *ranked = g_new (Ranked, c);
+  g_autofree int *channels = g_new (int, MAX (top, 1));
+  g_autoptr(LensTensor) maps = NULL;
+  g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) kv = NULL;
   g_autoptr(GString) list = g_string_new (NULL);
   g_autofree guint8 *canvas = NULL;
   LensProjectOptions opt = req->opt;
   int W = (int) in->dims[3], H = (int) in->dims[2];
   int cols, rows, scale, label_h, cw, ch;
+  gsize item;
 
-  for (int64_t k = 0; k < c; k++)
-    {
-      const float *v = (const float *) act->data + k * plane;
-      ranked[k] = (Ranked) { v[0], (int) k };
-      for (gsize i = 1; i < plane; i++)
-        ranked[k].max = MAX (ranked[k].max, v[i]);
-    }
-  qsort (ranked, c, sizeof *ranked, compare_ranked);
-  top = (int) MIN (top, c);
+  top = lens_project_rank_channels (trace, req->value, top, channels, &error);
+  if (top < 1)
+    return fail_project (error);
+  opt.start = LENS_START_MAX;
+  maps = lens_project_channels (trace, req->value, channels, top, &opt, NULL, NULL, &error);
+  if (maps == NULL)
+    return fail_project (error);
+  item = lens_tensor_numel (maps) / (gsize) top;
 
   cols = (int) ceil (sqrt ((double) top));
   rows = (top + cols - 1) / cols;
@@ -470,25 +451,24 @@ project_grid (Request    *req,
   canvas = g_malloc ((gsize) cw * ch * 3);
   memset (canvas, 32, (gsize) cw * ch * 3);
 
-  opt.start = LENS_START_MAX;
   for (int i = 0; i < top; i++)
     {
-      g_autoptr(LensTensor) map = NULL;
-      g_autoptr(GError) error = NULL;
       g_autofree guint8 *rgb = NULL;
+      LensTensor map = *maps;
       int x0 = GRID_GAP + (i % cols) * (W + GRID_GAP);
       int y0 = GRID_GAP + (i / cols) * (H + label_h);
       int w, h;
 
-      map = lens_project_channel (trace, req->value, ranked[i].channel, &opt, NULL, NULL, &error);
-      if (map == NULL)
-        return fail_project (error);
-      rgb = lens_projection_to_rgb (map, req->bgr, &w, &h);
+      /* item i as a batch-1 view */
+      map.shape.dims[0] = 1;
+      map.data = (float *) maps->data + (gsize) i * item;
+      map.owns_data = FALSE;
+      rgb = lens_projection_to_rgb (&map, req->bgr, &w, &h);
       for (int y = 0; y < MIN (h, H); y++)
         memcpy (canvas + ((gsize) (y0 + y) * cw + x0) * 3, rgb + (gsize) y * w * 3,
                 (gsize) MIN (w, W) * 3);
-      draw_number (canvas, cw, ch, x0, y0 + H + GRID_GAP, scale, ranked[i].channel);
-      g_string_append_printf (list, "%s%d", i > 0 ? "," : "", ranked[i].channel);
+      draw_number (canvas, cw, ch, x0, y0 + H + GRID_GAP, scale, channels[i]);
+      g_string_append_printf (list, "%s%d", i > 0 ? "," : "", channels[i]);
     }
 
   kv = text_chunks (req, net, -1, -1);

@@ -30,6 +30,10 @@ int lens_cli_topk        (int argc, char **argv);
 int lens_cli_topk_merge  (int argc, char **argv);
 int lens_cli_topk_render (int argc, char **argv);
 int lens_cli_filters     (int argc, char **argv);
+/* cli-invariance.c, cli-correspondence.c, cli-probe.c */
+int lens_cli_invariance  (int argc, char **argv);
+int lens_cli_correspondence (int argc, char **argv);
+int lens_cli_probe       (int argc, char **argv);
 
 /* cli-project.c */
 int lens_cli_project     (int argc, char **argv);
@@ -58,6 +62,12 @@ static const LensCliVerb verbs[] = {
     lens_cli_topk_render },
   { "filters", "layer-1 filters: tiles, RMS, dead, dominating, frequency content (Fig. 6)",
     lens_cli_filters },
+  { "invariance", "feature distance and true-class probability under translation, scaling, "
+    "rotation (Fig. 5)", lens_cli_invariance },
+  { "correspondence", "consistency of the feature change when the same part is masked (Table 1)",
+    lens_cli_correspondence },
+  { "probe", "linear probes: a softmax classifier on each layer's features (section 5.3)",
+    lens_cli_probe },
 };
 
 static const LensCliVerb *

@@ -28,7 +28,9 @@ struct _LensBackprop
 
 G_DEFINE_QUARK (lens-train-error-quark, lens_train_error)
 
-/* Which inputs of a node are trained: weights and biases of Conv and Gemm. */
+/* Which initializer inputs of a node are trained: weights and biases of
+ * Conv and Gemm, MatMul's second factor, BatchNormalization's scale and
+ * bias (its running mean and variance stay frozen). */
 static gboolean
 input_is_param (const LensNode *node,
                 int             i)
@@ -37,7 +39,10 @@ input_is_param (const LensNode *node,
     {
     case LENS_OP_CONV:
     case LENS_OP_GEMM:
+    case LENS_OP_BATCHNORM:
       return i == 1 || i == 2;
+    case LENS_OP_MATMUL:
+      return i == 1;
     default:
       return FALSE;
     }

@@ -31,6 +31,10 @@ lens_dataset_free (LensDataset *ds)
   g_free (ds);
 }
 
+static GBytes *gunzip_stream (GInputStream *raw,
+                              const char   *path,
+                              GError      **error);
+
 /* The whole decompressed content of a .gz file. */
 static GBytes *
 read_gz (const char *path,
@@ -39,10 +43,6 @@ read_gz (const char *path,
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GError) local = NULL;
   g_autoptr (GFileInputStream) raw = g_file_read (file, NULL, &local);
-  g_autoptr (GZlibDecompressor) dec = NULL;
-  g_autoptr (GInputStream) in = NULL;
-  g_autoptr (GByteArray) buf = g_byte_array_new ();
-  guint8 chunk[65536];
 
   if (raw == NULL)
     {
@@ -55,8 +55,23 @@ read_gz (const char *path,
                      "Cannot read '%s': %s", path, local->message);
       return NULL;
     }
+  return gunzip_stream (G_INPUT_STREAM (raw), path, error);
+}
+
+/* The whole decompressed content of a gzip stream (at most 1 GiB). */
+static GBytes *
+gunzip_stream (GInputStream *raw,
+               const char   *path,
+               GError      **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GZlibDecompressor) dec = NULL;
+  g_autoptr (GInputStream) in = NULL;
+  g_autoptr (GByteArray) buf = g_byte_array_new ();
+  guint8 chunk[65536];
+
   dec = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
-  in = g_converter_input_stream_new (G_INPUT_STREAM (raw), G_CONVERTER (dec));
+  in = g_converter_input_stream_new (raw, G_CONVERTER (dec));
   for (;;)
     {
       gssize n = g_input_stream_read (in, chunk, sizeof chunk, NULL, &local);
@@ -108,7 +123,10 @@ parse_idx (GBytes     *bytes,
   for (int i = 0; i < want_ndim; i++)
     {
       dims[i] = be32 (d + 4 + 4 * i);
+      /* total <= len after each step, so the product cannot overflow */
       total *= dims[i];
+      if (total > len)
+        break;
     }
   if (total == 0 || total > len - header)
     {
@@ -119,18 +137,22 @@ parse_idx (GBytes     *bytes,
   return d + header;
 }
 
+static LensDataset *dataset_from_idx (GBytes     *img,
+                                      const char *img_path,
+                                      GBytes     *lab,
+                                      const char *lab_path,
+                                      const char *name,
+                                      GError    **error);
+
 LensDataset *
 lens_dataset_load_fashion_mnist (const char *dir,
                                  const char *split,
                                  GError    **error)
 {
-  g_autoptr (LensDataset) ds = NULL;
   gboolean test = g_strcmp0 (split, "test") == 0;
   const char *prefix = test ? "t10k" : "train";
-  g_autofree char *img_path = NULL, *lab_path = NULL;
+  g_autofree char *img_path = NULL, *lab_path = NULL, *name = NULL;
   g_autoptr (GBytes) img = NULL, lab = NULL;
-  guint32 idims[3], ldims[1];
-  const guint8 *ip, *lp;
 
   if (split != NULL && !test && g_strcmp0 (split, "train") != 0)
     {
@@ -150,13 +172,38 @@ lens_dataset_load_fashion_mnist (const char *dir,
   lab = read_gz (lab_path, error);
   if (lab == NULL)
     return NULL;
+  name = g_strdup_printf ("fashion-mnist (%s)", test ? "test" : "train");
+  return dataset_from_idx (img, img_path, lab, lab_path, name, error);
+}
+
+/* A data set of the images in the idx buffer img and the labels in lab
+ * (paths for messages). */
+static LensDataset *
+dataset_from_idx (GBytes     *img,
+                  const char *img_path,
+                  GBytes     *lab,
+                  const char *lab_path,
+                  const char *name,
+                  GError    **error)
+{
+  g_autoptr (LensDataset) ds = NULL;
+  guint32 idims[3], ldims[1];
+  const guint8 *ip, *lp;
+
   ip = parse_idx (img, img_path, 3, idims, error);
   if (ip == NULL)
     return NULL;
   lp = parse_idx (lab, lab_path, 1, ldims, error);
   if (lp == NULL)
     return NULL;
-  if (idims[0] != ldims[0] || idims[0] > G_MAXINT || idims[1] > 4096 || idims[2] > 4096)
+  if (idims[1] > 4096 || idims[2] > 4096)
+    {
+      g_set_error (error, LENS_DATASET_ERROR, LENS_DATASET_ERROR_FORMAT,
+                   "'%s' has images of %u x %u pixels; at most 4096 x 4096 are read",
+                   img_path, idims[2], idims[1]);
+      return NULL;
+    }
+  if (idims[0] != ldims[0] || idims[0] > G_MAXINT)
     {
       g_set_error (error, LENS_DATASET_ERROR, LENS_DATASET_ERROR_FORMAT,
                    "'%s' has %u images but '%s' %u labels", img_path, idims[0], lab_path,
@@ -172,7 +219,7 @@ lens_dataset_load_fashion_mnist (const char *dir,
   ds->pixels = g_memdup2 (ip, (gsize) idims[0] * idims[1] * idims[2]);
   ds->labels = g_memdup2 (lp, ldims[0]);
   ds->class_names = g_strdupv ((char **) fashion_classes);
-  ds->name = g_strdup_printf ("fashion-mnist (%s)", test ? "test" : "train");
+  ds->name = g_strdup (name);
   for (int i = 0; i < ds->n; i++)
     if (ds->labels[i] >= 10)
       {
@@ -181,6 +228,47 @@ lens_dataset_load_fashion_mnist (const char *dir,
         return NULL;
       }
   return g_steal_pointer (&ds);
+}
+
+/* An idx buffer as is, or decompressed when it starts with the gzip
+ * magic bytes. */
+static GBytes *
+maybe_gunzip (GBytes     *bytes,
+              const char *what,
+              GError    **error)
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (bytes, &len);
+  g_autoptr (GInputStream) raw = NULL;
+
+  if (len < 2 || d[0] != 0x1f || d[1] != 0x8b)
+    return g_bytes_ref (bytes);
+  raw = g_memory_input_stream_new_from_bytes (bytes);
+  return gunzip_stream (raw, what, error);
+}
+
+LensDataset *
+lens_dataset_load_idx_data (GBytes     *images,
+                            GBytes     *labels,
+                            const char *name,
+                            GError    **error)
+{
+  g_autofree char *img_what = NULL, *lab_what = NULL;
+  g_autoptr (GBytes) img = NULL, lab = NULL;
+
+  g_return_val_if_fail (images != NULL && labels != NULL, NULL);
+
+  if (name == NULL)
+    name = "idx";
+  img_what = g_strdup_printf ("%s images", name);
+  lab_what = g_strdup_printf ("%s labels", name);
+  img = maybe_gunzip (images, img_what, error);
+  if (img == NULL)
+    return NULL;
+  lab = maybe_gunzip (labels, lab_what, error);
+  if (lab == NULL)
+    return NULL;
+  return dataset_from_idx (img, img_what, lab, lab_what, name, error);
 }
 
 static int

@@ -63,6 +63,14 @@ LensDataset *lens_dataset_load               (const char *spec,
                                               int         height,
                                               int         width,
                                               GError    **error);
+/* Images and labels in the idx format (each raw or gzip-compressed,
+ * detected by its magic bytes): unsigned bytes, images [N, H, W] (1
+ * channel, sides up to 4096), labels [N] below 10 (Fashion-MNIST's
+ * classes).  name is the data set's name and is used in messages. */
+LensDataset *lens_dataset_load_idx_data      (GBytes     *images,
+                                              GBytes     *labels,
+                                              const char *name,
+                                              GError    **error);
 /* A new data set of the images at the given indices (copied). */
 LensDataset *lens_dataset_subset             (const LensDataset *dataset,
                                               const int         *indices,

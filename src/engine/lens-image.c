@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "lens-image"
 
 #include "lens-image.h"
+#include "lens-file.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -1049,11 +1050,9 @@ png_save (const char         *path,
   if (!png_encode (buffer, pixels, width, height, stride, channels, text_kv, display, error))
     return FALSE;
 
-  if (!g_file_set_contents_full (path, (const char *) buffer->data, buffer->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local_error))
+  if (!lens_file_write_atomic (path, buffer->data, buffer->len, &local_error))
     {
-      g_set_error (error, LENS_IMAGE_ERROR, LENS_IMAGE_ERROR_IO,
-                   "Cannot write “%s”: %s", display, local_error->message);
+      g_set_error_literal (error, LENS_IMAGE_ERROR, LENS_IMAGE_ERROR_IO, local_error->message);
       return FALSE;
     }
   return TRUE;

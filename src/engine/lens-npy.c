@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "lens-npy"
 
 #include "lens-npy.h"
+#include "lens-file.h"
 
 #include <string.h>
 
@@ -513,11 +514,9 @@ lens_npy_save (const char       *path,
         }
     }
 
-  if (!g_file_set_contents_full (path, (const char *) buffer, total,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local_error))
+  if (!lens_file_write_atomic (path, buffer, total, &local_error))
     {
-      g_set_error (error, LENS_NPY_ERROR, LENS_NPY_ERROR_IO,
-                   "Cannot write “%s”: %s", display, local_error->message);
+      g_set_error_literal (error, LENS_NPY_ERROR, LENS_NPY_ERROR_IO, local_error->message);
       return FALSE;
     }
   return TRUE;

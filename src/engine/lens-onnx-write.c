@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "lens-onnx-write"
 
 #include "lens-onnx-write.h"
+#include "lens-file.h"
 #include "lens-net-private.h"
 
 #include <string.h>
@@ -511,26 +512,6 @@ set_node_attrs (LensOnnxBuilder *b,
       lens_onnx_builder_set_int (b, id, "transB", p->trans_b);
       break;
     case LENS_OP_FLATTEN:
-      {
-        /* setup keeps only the output shape: the first axis >= 1 whose
-         * leading product gives the output's rows (with batch 1, axis 0
-         * and 1 look alike; traces scale dimension 0, which is axis 1) */
-        const LensShape *xs = &lens_net_value (net, node->inputs[0])->shape;
-        const LensShape *ys = &lens_net_value (net, node->outputs[0])->shape;
-        int64_t outer = 1;
-        int axis = xs->ndim;
-        for (int a = 1; a <= xs->ndim; a++)
-          {
-            outer *= xs->dims[a - 1];
-            if (outer == ys->dims[0])
-              {
-                axis = a;
-                break;
-              }
-          }
-        lens_onnx_builder_set_int (b, id, "axis", axis);
-      }
-      break;
     case LENS_OP_SOFTMAX:
     case LENS_OP_CONCAT:
       lens_onnx_builder_set_int (b, id, "axis", p->axis);
@@ -646,11 +627,10 @@ lens_onnx_net_save (LensNet            *net,
 
   if (bytes == NULL)
     return FALSE;
-  if (!g_file_set_contents (path, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes),
-                            &local))
+  if (!lens_file_write_atomic (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                               &local))
     {
-      g_set_error (error, LENS_ONNX_WRITE_ERROR, LENS_ONNX_WRITE_ERROR_IO,
-                   "Cannot write '%s': %s", path, local->message);
+      g_set_error_literal (error, LENS_ONNX_WRITE_ERROR, LENS_ONNX_WRITE_ERROR_IO, local->message);
       return FALSE;
     }
   return TRUE;

@@ -108,6 +108,84 @@ garbage:
   return FALSE;
 }
 
+/* Deepest nesting of messages accepted in a model (graphs in attributes
+ * in nodes in graphs ...).  protobuf-c decodes sub-messages recursively
+ * with no limit of its own, so a small hostile file could exhaust the
+ * stack; real models nest fewer than 20 levels. */
+#define MAX_MESSAGE_DEPTH 64
+
+static gboolean
+read_varint (const guint8 *data,
+             gsize         len,
+             gsize        *pos,
+             guint64      *out)
+{
+  guint64 v = 0;
+
+  for (int shift = 0; shift <= 63; shift += 7)
+    {
+      if (*pos >= len)
+        return FALSE;
+      v |= (guint64) (data[*pos] & 0x7f) << shift;
+      if (!(data[(*pos)++] & 0x80))
+        {
+          *out = v;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Returns the nesting depth of sub-messages under desc, walking only the
+ * fields the schema declares as messages; stops counting at limit (and
+ * at malformed data, which protobuf-c then reports). */
+static int
+message_depth (const guint8                     *data,
+               gsize                             len,
+               const ProtobufCMessageDescriptor *desc,
+               int                               limit)
+{
+  gsize pos = 0;
+  int deepest = 0;
+
+  while (pos < len && deepest < limit)
+    {
+      guint64 key, v;
+      const ProtobufCFieldDescriptor *field;
+
+      if (!read_varint (data, len, &pos, &key))
+        break;
+      switch (key & 7)
+        {
+        case 0:
+          if (!read_varint (data, len, &pos, &v))
+            return deepest;
+          continue;
+        case 1:
+          pos += 8;
+          continue;
+        case 5:
+          pos += 4;
+          continue;
+        case 2:
+          if (!read_varint (data, len, &pos, &v) || v > len - pos)
+            return deepest;
+          field = protobuf_c_message_descriptor_get_field (desc, (unsigned) MIN (key >> 3, G_MAXUINT));
+          if (field != NULL && field->type == PROTOBUF_C_TYPE_MESSAGE)
+            {
+              int sub = 1 + message_depth (data + pos, (gsize) v, field->descriptor, limit - 1);
+
+              deepest = MAX (deepest, sub);
+            }
+          pos += (gsize) v;
+          continue;
+        default:
+          return deepest;
+        }
+    }
+  return deepest;
+}
+
 /* Resolves an external-data location under base_dir; refuses anything
  * that could leave that folder. */
 static char *
@@ -257,9 +335,13 @@ tensor_from_proto_full (const Onnx__TensorProto *tp,
           : tp->data_type == DT_BOOL ? 1 : 4;
   if (!lens_size_mul (numel, esize, &nbytes) || nbytes > budget)
     {
+      g_autofree char *dims = lens_shape_to_string (&shape);
+
       g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_TOO_LARGE,
-                   "Tensor '%s' would need %" G_GSIZE_FORMAT " elements, over the memory budget",
-                   name, numel);
+                   "Tensor '%s' (%s, %" G_GSIZE_FORMAT " elements) would need %" G_GSIZE_FORMAT
+                   " MiB, over the memory budget of %" G_GSIZE_FORMAT " MiB",
+                   name, dims, numel, (numel > G_MAXSIZE / esize ? G_MAXSIZE : numel * esize) >> 20,
+                   budget >> 20);
       return NULL;
     }
   t = lens_tensor_new (dtype, &shape, error);
@@ -843,6 +925,14 @@ lens_net_load_onnx_data (const guint8          *data,
     }
   if (!check_framing (data, length, "The model file", error))
     return NULL;
+  if (message_depth (data, length, &onnx__model_proto__descriptor, MAX_MESSAGE_DEPTH + 1) >
+      MAX_MESSAGE_DEPTH)
+    {
+      g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_PARSE,
+                   "The model file nests its messages (graphs, nodes, attributes) more than %d "
+                   "levels deep", MAX_MESSAGE_DEPTH);
+      return NULL;
+    }
   mp = onnx__model_proto__unpack (NULL, length, data);
   if (mp == NULL)
     {

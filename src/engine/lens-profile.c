@@ -8,6 +8,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "lens-file.h"
 #include "lens-labels.h"
 
 G_DEFINE_QUARK (lens-profile-error-quark, lens_profile_error)
@@ -245,34 +246,55 @@ LensProfile *
 lens_profile_load (const char *json_path,
                    GError    **error)
 {
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  g_return_val_if_fail (json_path != NULL, NULL);
+
+  if (!g_file_get_contents (json_path, &contents, &length, &local_error))
+    {
+      g_autofree char *display = g_filename_display_name (json_path);
+
+      g_set_error (error, LENS_PROFILE_ERROR, LENS_PROFILE_ERROR_IO,
+                   "Cannot read profile “%s”: %s", display, local_error->message);
+      return NULL;
+    }
+  return lens_profile_load_data (contents, length, json_path, error);
+}
+
+LensProfile *
+lens_profile_load_data (const char *contents,
+                        gsize       length,
+                        const char *json_path,
+                        GError    **error)
+{
   g_autoptr(LensProfile) profile = NULL;
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *contents = NULL;
   g_autofree char *display = NULL;
   const char *name = NULL, *description = NULL, *labels = NULL;
   JsonNode *root, *input;
   JsonObject *object;
-  gsize length;
   Ctx ctx;
 
+  g_return_val_if_fail (contents != NULL || length == 0, NULL);
   g_return_val_if_fail (json_path != NULL, NULL);
 
   display = g_filename_display_name (json_path);
   ctx.display = display;
   ctx.error = error;
 
-  if (!g_file_get_contents (json_path, &contents, &length, &local_error))
-    {
-      g_set_error (error, LENS_PROFILE_ERROR, LENS_PROFILE_ERROR_IO,
-                   "Cannot read profile “%s”: %s", display, local_error->message);
-      return NULL;
-    }
+  if (contents == NULL)
+    contents = "";
   if (length > G_MAXSSIZE)
     length = G_MAXSSIZE;
 
   parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, contents, (gssize) length, &local_error))
+  /* json-glib recurses per nesting level: refuse deep nesting first */
+  if (!lens_file_check_json_depth (contents, length, LENS_FILE_MAX_JSON_DEPTH, "The profile",
+                                   &local_error) ||
+      !json_parser_load_from_data (parser, contents, (gssize) length, &local_error))
     {
       g_set_error (error, LENS_PROFILE_ERROR, LENS_PROFILE_ERROR_PARSE,
                    "Profile “%s” is not valid JSON: %s", display, local_error->message);

@@ -35,6 +35,13 @@ GQuark       lens_profile_error_quark (void);
 
 LensProfile *lens_profile_load        (const char *json_path,
                                        GError    **error);
+/* The same from memory: json_path names the profile in messages, gives
+ * the default name and the folder a relative "labels" path is read from
+ * (the file itself is not read). */
+LensProfile *lens_profile_load_data   (const char *contents,
+                                       gsize       length,
+                                       const char *json_path,
+                                       GError    **error);
 /* 1) MODEL_STEM.convlens.json beside the model, if it exists (and its
  *    errors are reported);
  * 2) otherwise defaults from the input shape: 3 channels of at least

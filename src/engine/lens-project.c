@@ -1,4 +1,4 @@
-/* lens-project.c: the backward walk over a trace.
+/* lens-project.c: projections over a trace (the walk: lens-project-walk.c).
  *
  * A projection starts from a signal at one value (a layer's output) in which
  * every activation is zero except the chosen ones, and walks the layers in
@@ -7,7 +7,7 @@
  * unpools through the switches of the forward pass. */
 #define G_LOG_DOMAIN "lens-project"
 
-#include "lens-project.h"
+#include "lens-project-private.h"
 #include "lens-net-private.h"
 #include "lens-trace-private.h"
 
@@ -15,111 +15,6 @@
 #include <string.h>
 
 G_DEFINE_QUARK (lens-project-error-quark, lens_project_error)
-
-static int
-producer_layer (const LensNet *net,
-                int            value)
-{
-  int node = lens_net_value (net, value)->producer;
-
-  if (node < 0)
-    return -1;
-  for (guint l = 0; l < net->layers->len; l++)
-    if (g_array_index (net->layers, int, l) == node)
-      return (int) l;
-  return -1;
-}
-
-/* Walks back from `value` carrying `signal`; returns the signal at
- * `stop` (the input when stop < 0).  Batch item 0 only. */
-static LensTensor *
-walk_back (LensTrace          *trace,
-           int                 value,
-           const LensTensor   *signal,
-           LensBackMode        mode,
-           LensLrnMode         lrn,
-           int                 stop,
-           GError            **error)
-{
-  LensNet *net = lens_trace_get_net (trace);
-  guint nv = net->values->len;
-  g_autofree LensTensor **grads = g_new0 (LensTensor *, nv);
-  int target = stop >= 0 ? stop : net->input;
-  int first = producer_layer (net, value);
-  LensTensor *result = NULL;
-  LensBackCtx ctx = { 0 };
-
-  if (target < 0)
-    {
-      g_set_error (error, LENS_PROJECT_ERROR, LENS_PROJECT_ERROR_NO_INPUT,
-                   "The model has no runtime input to project onto");
-      return NULL;
-    }
-  ctx.mode = mode;
-  ctx.lrn_jacobian = lrn == LENS_LRN_JACOBIAN || (lrn == LENS_LRN_DEFAULT && mode != LENS_BACK_DECONV);
-  ctx.workspace = lens_trace_get_workspace (trace);
-
-  grads[value] = lens_tensor_dup (signal, error);
-  if (grads[value] == NULL)
-    goto out;
-
-  /* layers before the stop value's producer cannot reach it */
-  int last = stop >= 0 ? producer_layer (net, target) : -1;
-
-  for (int l = first; l > last && l >= 0 && value != target; l--)
-    {
-      LensNode *node = lens_net_layer_node (net, (guint) l);
-      const LensOpClass *klass = lens_op_class (node->op);
-      const LensTensor *ins[256], *outs[4];
-      LensTensor *gin[256] = { 0 };
-      LensTensor *g = grads[node->outputs[0]];
-      gboolean wanted = FALSE;
-
-      if (g == NULL || node->n_inputs > 256)
-        continue;
-      for (int i = 0; i < node->n_inputs; i++)
-        {
-          int v = node->inputs[i];
-          ins[i] = v >= 0 ? lens_trace_get_value (trace, v) : NULL;
-          if (v < 0 || lens_net_value (net, v)->constant != NULL)
-            continue;
-          if (grads[v] == NULL)
-            {
-              grads[v] = lens_tensor_new (LENS_DTYPE_FLOAT32, &ins[i]->shape, error);
-              if (grads[v] == NULL)
-                goto out;
-            }
-          gin[i] = grads[v];
-          wanted = TRUE;
-        }
-      if (!wanted)
-        continue;
-      if (klass->backward == NULL)
-        {
-          g_set_error (error, LENS_PROJECT_ERROR, LENS_PROJECT_ERROR_UNSUPPORTED,
-                       "Cannot project through %s node '%s': the op has no backward signal",
-                       lens_op_name (node->op), node->name);
-          goto out;
-        }
-      for (int o = 0; o < node->n_outputs; o++)
-        outs[o] = lens_trace_get_value (trace, node->outputs[o]);
-      ctx.switches = lens_trace_get_switches (trace, (guint) l);
-      klass->backward (node, ins, outs, g, gin, &ctx);
-      /* this output's signal is complete and no longer needed */
-      if (node->outputs[0] != target)
-        g_clear_pointer (&grads[node->outputs[0]], lens_tensor_free);
-    }
-
-  if (grads[target] == NULL)
-    grads[target] = lens_tensor_new (LENS_DTYPE_FLOAT32,
-                                     &lens_trace_get_value (trace, target)->shape, error);
-  result = g_steal_pointer (&grads[target]);
-
-out:
-  for (guint i = 0; i < nv; i++)
-    lens_tensor_free (grads[i]);
-  return result;
-}
 
 /* Keeps batch item 0 of a tensor (a copy with batch 1). */
 static LensTensor *
@@ -161,7 +56,8 @@ lens_project_signal (LensTrace                *trace,
       g_set_error (error, LENS_PROJECT_ERROR, LENS_PROJECT_ERROR_VALUE, "No such value");
       return NULL;
     }
-  res = walk_back (trace, value, signal, back_mode (options->mode), options->lrn, -1, error);
+  res = lens_project_walk (trace, value, signal, back_mode (options->mode), options->lrn, -1,
+                           lens_trace_get_workspace (trace), error);
   return res ? first_item (res, error) : NULL;
 }
 
@@ -186,22 +82,14 @@ list_layers (const LensNet *net)
   return s;
 }
 
-LensTensor *
-lens_project_channel (LensTrace                *trace,
-                      int                       value,
-                      int                       channel,
-                      const LensProjectOptions *options,
-                      LensBox                  *rf,
-                      int                      *start_pos,
-                      GError                  **error)
+/* Checks that value is a layer output with channels; returns it. */
+static const LensTensor *
+channel_value (LensTrace *trace,
+               int        value,
+               GError   **error)
 {
   LensNet *net = lens_trace_get_net (trace);
   const LensTensor *act;
-  g_autoptr (LensTensor) signal = NULL;
-  int64_t c, h, w, px = 0, py = 0;
-  const float *a;
-  float *s;
-  LensTensor *res;
 
   if (value < 0 || (guint) value >= net->values->len || lens_net_value (net, value)->constant)
     {
@@ -217,6 +105,29 @@ lens_project_channel (LensTrace                *trace,
                    "Layer output '%s' has no channels to project", lens_net_value (net, value)->name);
       return NULL;
     }
+  return act;
+}
+
+/* The start signal of one channel (shaped like value, all zero but the
+ * start), its receptive field and start position (both optional). */
+static LensTensor *
+channel_signal (LensTrace                *trace,
+                int                       value,
+                int                       channel,
+                const LensProjectOptions *options,
+                LensBox                  *rf,
+                int                      *start_pos,
+                GError                  **error)
+{
+  LensNet *net = lens_trace_get_net (trace);
+  const LensTensor *act = channel_value (trace, value, error);
+  g_autoptr (LensTensor) signal = NULL;
+  int64_t c, h, w, px = 0, py = 0;
+  const float *a;
+  float *s;
+
+  if (act == NULL)
+    return NULL;
   value_hw (&act->shape, &c, &h, &w);
   if (channel < 0 || channel >= c)
     {
@@ -269,8 +180,215 @@ lens_project_channel (LensTrace                *trace,
     *rf = options->start == LENS_START_MAP
             ? lens_net_receptive_field (net, value, 0, (int) h, 0, (int) w)
             : lens_net_receptive_field (net, value, (int) py, (int) py + 1, (int) px, (int) px + 1);
-  res = walk_back (trace, value, signal, back_mode (options->mode), options->lrn, -1, error);
+  return g_steal_pointer (&signal);
+}
+
+LensTensor *
+lens_project_channel (LensTrace                *trace,
+                      int                       value,
+                      int                       channel,
+                      const LensProjectOptions *options,
+                      LensBox                  *rf,
+                      int                      *start_pos,
+                      GError                  **error)
+{
+  g_autoptr (LensTensor) signal = channel_signal (trace, value, channel, options, rf, start_pos,
+                                                  error);
+  LensTensor *res;
+
+  if (signal == NULL)
+    return NULL;
+  res = lens_project_walk (trace, value, signal, back_mode (options->mode), options->lrn, -1,
+                           lens_trace_get_workspace (trace), error);
   return res ? first_item (res, error) : NULL;
+}
+
+/* ---------------------------------------------------------------- many channels */
+
+typedef struct
+{
+  float v;
+  int   channel;
+} Ranked;
+
+static int
+compare_ranked (const void *a,
+                const void *b)
+{
+  const Ranked *ra = a, *rb = b;
+
+  if (ra->v != rb->v)
+    return ra->v > rb->v ? -1 : 1;
+  return ra->channel - rb->channel;
+}
+
+int
+lens_project_rank_channels (LensTrace *trace,
+                            int        value,
+                            int        n,
+                            int       *channels,
+                            GError   **error)
+{
+  const LensTensor *act = channel_value (trace, value, error);
+  g_autofree Ranked *ranked = NULL;
+  int64_t c, h, w;
+
+  if (act == NULL)
+    return -1;
+  value_hw (&act->shape, &c, &h, &w);
+  ranked = g_new (Ranked, c);
+  for (int64_t k = 0; k < c; k++)
+    {
+      const float *v = (const float *) act->data + k * h * w;
+      ranked[k] = (Ranked) { v[0], (int) k };
+      for (int64_t i = 1; i < h * w; i++)
+        ranked[k].v = MAX (ranked[k].v, v[i]);
+    }
+  qsort (ranked, c, sizeof *ranked, compare_ranked);
+  n = (int) MIN (MAX (n, 0), c);
+  for (int i = 0; i < n; i++)
+    channels[i] = ranked[i].channel;
+  return n;
+}
+
+/* One call's shared state: the walks are handed out one at a time. */
+typedef struct
+{
+  LensTrace     *trace;
+  int            value;
+  LensTensor   **signals;
+  int            n;
+  LensBackMode   mode;
+  LensLrnMode    lrn;
+  LensTensor    *result;
+  gint           next;
+  GMutex         lock;
+  GError        *error;    /* the first failure (under lock) */
+} Batch;
+
+static void
+batch_work (Batch *b,
+            float *workspace)
+{
+  gsize item = lens_tensor_nbytes (b->result) / (gsize) b->n;
+
+  for (;;)
+    {
+      int i = g_atomic_int_add (&b->next, 1);
+      g_autoptr (GError) error = NULL;
+      LensTensor *res;
+
+      if (i >= b->n)
+        return;
+      res = lens_project_walk (b->trace, b->value, b->signals[i], b->mode, b->lrn, -1, workspace,
+                               &error);
+      if (res == NULL)
+        {
+          g_mutex_lock (&b->lock);
+          if (b->error == NULL)
+            b->error = g_steal_pointer (&error);
+          g_mutex_unlock (&b->lock);
+          g_atomic_int_set (&b->next, b->n);   /* no more walks */
+          return;
+        }
+      memcpy ((char *) b->result->data + (gsize) i * item, res->data, item);
+      lens_tensor_free (res);
+    }
+}
+
+static gpointer
+batch_thread (gpointer data)
+{
+  Batch *b = data;
+  LensNet *net = lens_trace_get_net (b->trace);
+  float *workspace = lens_aligned_alloc0 (MAX (1, net->workspace_floats) * sizeof (float));
+
+  /* without a workspace this thread leaves the walks to the others */
+  if (workspace != NULL)
+    batch_work (b, workspace);
+  lens_aligned_free (workspace);
+  return NULL;
+}
+
+LensTensor *
+lens_project_channels (LensTrace                *trace,
+                       int                       value,
+                       const int                *channels,
+                       int                       n,
+                       const LensProjectOptions *options,
+                       LensBox                  *rf,
+                       int                      *start_pos,
+                       GError                  **error)
+{
+  LensNet *net = lens_trace_get_net (trace);
+  g_autoptr (GError) local = NULL;
+  LensShape shape;
+  Batch b = { 0 };
+  GThread *threads[8];
+  int n_threads = 0, blas_threads = 1;
+
+  g_return_val_if_fail (n >= 1 && channels != NULL && options != NULL, NULL);
+  if (net->input < 0)
+    {
+      g_set_error (error, LENS_PROJECT_ERROR, LENS_PROJECT_ERROR_NO_INPUT,
+                   "The model has no runtime input to project onto");
+      return NULL;
+    }
+  shape = lens_trace_get_value (trace, net->input)->shape;
+  shape.dims[0] = n;
+  b.result = lens_tensor_new (LENS_DTYPE_FLOAT32, &shape, error);
+  if (b.result == NULL)
+    return NULL;
+  b.signals = g_new0 (LensTensor *, n);
+  for (int i = 0; i < n; i++)
+    {
+      b.signals[i] = channel_signal (trace, value, channels[i], options, rf ? rf + i : NULL,
+                                     start_pos ? start_pos + 2 * i : NULL, &local);
+      if (b.signals[i] == NULL)
+        goto out;
+    }
+  b.trace = trace;
+  b.value = value;
+  b.n = n;
+  b.mode = back_mode (options->mode);
+  b.lrn = options->lrn;
+  g_mutex_init (&b.lock);
+
+  /* A walk from a box is a chain of small products that one BLAS thread
+   * runs about as fast as several, so the walks run side by side, one per
+   * BLAS thread allowed, with BLAS single-threaded meanwhile. */
+  blas_threads = lens_get_threads ();
+  n_threads = MIN (MIN (blas_threads, n) - 1, (int) G_N_ELEMENTS (threads));
+  if (n_threads > 0)
+    lens_set_threads (1);
+  for (int t = 0; t < n_threads; t++)
+    {
+      threads[t] = g_thread_try_new ("lens-project", batch_thread, &b, NULL);
+      if (threads[t] == NULL)
+        {
+          n_threads = t;
+          break;
+        }
+    }
+  batch_work (&b, lens_trace_get_workspace (trace));
+  for (int t = 0; t < n_threads; t++)
+    g_thread_join (threads[t]);
+  if (blas_threads > 1)
+    lens_set_threads (blas_threads);
+  g_mutex_clear (&b.lock);
+  if (b.error != NULL)
+    g_propagate_error (&local, b.error);
+
+out:
+  for (int i = 0; i < n; i++)
+    lens_tensor_free (b.signals[i]);
+  g_free (b.signals);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      g_clear_pointer (&b.result, lens_tensor_free);
+    }
+  return b.result;
 }
 
 int
@@ -328,7 +446,8 @@ lens_project_class (LensTrace                *trace,
 
   if (signal == NULL)
     return NULL;
-  res = walk_back (trace, logits, signal, back_mode (options->mode), options->lrn, -1, error);
+  res = lens_project_walk (trace, logits, signal, back_mode (options->mode), options->lrn, -1,
+                           lens_trace_get_workspace (trace), error);
   return res ? first_item (res, error) : NULL;
 }
 
@@ -364,7 +483,8 @@ lens_gradcam (LensTrace *trace,
   signal = class_signal (trace, logits, klass, error);
   if (signal == NULL)
     return NULL;
-  grad = walk_back (trace, logits, signal, LENS_BACK_GRADIENT, LENS_LRN_JACOBIAN, value, error);
+  grad = lens_project_walk (trace, logits, signal, LENS_BACK_GRADIENT, LENS_LRN_JACOBIAN, value,
+                            lens_trace_get_workspace (trace), error);
   if (grad == NULL)
     return NULL;
   value_hw (&act->shape, &c, &h, &w);
@@ -412,7 +532,7 @@ lens_net_receptive_field (const LensNet *net,
   guint nv = net->values->len;
   g_autofree LensRegion *reg = g_new0 (LensRegion, nv);
   g_autofree gboolean *has = g_new0 (gboolean, nv);
-  int first = producer_layer (net, value);
+  int first = lens_project_producer_layer (net, value);
   const LensShape *in = lens_net_get_input_shape (net);
   LensBox box = { 0, 0, 0, 0 };
   int64_t ic, ih, iw;

@@ -65,6 +65,29 @@ LensTensor *lens_project_channel         (LensTrace                *trace,
                                           LensBox                  *rf,
                                           int                      *start_pos,
                                           GError                  **error);
+/* The channels of value ranked by their strongest activation (batch item
+ * 0), best first, ties to the lower index: writes the first n into
+ * channels and returns how many were written (at most the number of
+ * channels), or -1 with an error when value has no channels. */
+int         lens_project_rank_channels   (LensTrace                *trace,
+                                          int                       value,
+                                          int                       n,
+                                          int                      *channels,
+                                          GError                  **error);
+/* Projects channels[0..n) of value in one call (the "one image, many
+ * features" grid): returns [n, ...] where item i equals what
+ * lens_project_channel gives for channels[i] with the same options.  rf
+ * and start_pos (optional) receive n boxes and n (x, y) pairs.  The
+ * projections run side by side on up to lens_get_threads () threads (with
+ * BLAS single-threaded meanwhile); the trace is only read. */
+LensTensor *lens_project_channels        (LensTrace                *trace,
+                                          int                       value,
+                                          const int                *channels,
+                                          int                       n,
+                                          const LensProjectOptions *options,
+                                          LensBox                  *rf,
+                                          int                      *start_pos,
+                                          GError                  **error);
 /* Projects from any start signal shaped like value (batch item 0 used). */
 LensTensor *lens_project_signal          (LensTrace                *trace,
                                           int                       value,

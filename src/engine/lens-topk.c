@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lens-dataset.h"
+#include "lens-file.h"
 #include "lens-project.h"
 #include "lens-topk.h"
 
@@ -992,14 +993,17 @@ lens_topk_to_json (LensTopk *topk)
                           FORMAT_NAME, FORMAT_VERSION);
   g_string_append (out, "  \"model\": {\"path\": ");
   append_json_path (out, topk->model_path);
-  g_string_append_printf (out, ", \"size\": %" G_GINT64_FORMAT ", \"sha256\": \"%s\"},\n",
-                          topk->model_size, topk->model_sha256);
+  g_string_append_printf (out, ", \"size\": %" G_GINT64_FORMAT ", \"sha256\": ",
+                          topk->model_size);
+  append_json_string (out, topk->model_sha256);
+  g_string_append (out, "},\n");
   g_string_append (out, "  \"dataset\": {\"spec\": ");
   append_json_path (out, topk->dataset_spec);
   g_string_append (out, ", \"kind\": ");
   append_json_string (out, topk->dataset_kind);
-  g_string_append_printf (out, ", \"n_images\": %d, \"sha256\": \"%s\"},\n", topk->n_images,
-                          topk->dataset_sha256);
+  g_string_append_printf (out, ", \"n_images\": %d, \"sha256\": ", topk->n_images);
+  append_json_string (out, topk->dataset_sha256);
+  g_string_append (out, "},\n");
   g_string_append_printf (out, "  \"k\": %d,\n  \"all_positions\": %s,\n  \"limit\": %d,\n",
                           topk->k, topk->all_positions ? "true" : "false", topk->limit);
   g_string_append_printf (out, "  \"shard_count\": %d,\n  \"shards\": [", topk->shard_count);
@@ -1044,10 +1048,9 @@ lens_topk_save (LensTopk    *topk,
   g_autofree char *json = lens_topk_to_json (topk);
   g_autoptr(GError) local = NULL;
 
-  /* g_file_set_contents writes a temporary file and renames it. */
-  if (!g_file_set_contents (path, json, -1, &local))
+  if (!lens_file_write_atomic (path, json, strlen (json), &local))
     {
-      g_set_error (error, LENS_TOPK_ERROR, LENS_TOPK_ERROR_IO, "%s", local->message);
+      g_set_error_literal (error, LENS_TOPK_ERROR, LENS_TOPK_ERROR_IO, local->message);
       return FALSE;
     }
   return TRUE;
@@ -1198,7 +1201,10 @@ lens_topk_load_data (const char *json,
   g_autofree char *format = NULL;
   gint64 version = 0, v;
 
-  if (!json_parser_load_from_data (parser, json, length, &local))
+  /* json-glib recurses per nesting level: refuse deep nesting first */
+  if (!lens_file_check_json_depth (json, length < 0 ? strlen (json) : (gsize) length,
+                                   LENS_FILE_MAX_JSON_DEPTH, "The top-k result", &local) ||
+      !json_parser_load_from_data (parser, json, length, &local))
     {
       g_set_error (error, LENS_TOPK_ERROR, LENS_TOPK_ERROR_FORMAT,
                    "Not a valid top-k result: %s", local->message);

@@ -37,11 +37,14 @@ lens_trace_new (LensNet  *net,
   g_return_val_if_fail (net != NULL, NULL);
   g_return_val_if_fail (batch >= 1, NULL);
 
-  if (!lens_size_mul (net->trace_bytes, (gsize) batch, &need) ||
-      need > lens_default_memory_budget ())
+  if (!lens_size_mul (net->trace_bytes, (gsize) batch, &need))
+    need = G_MAXSIZE;
+  if (need > lens_default_memory_budget ())
     {
       g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_TOO_LARGE,
-                   "A trace of batch %d would need more memory than the budget allows", batch);
+                   "A trace of batch %d would need %" G_GSIZE_FORMAT " MiB of activations, over "
+                   "the memory budget of %" G_GSIZE_FORMAT " MiB", batch, need >> 20,
+                   lens_default_memory_budget () >> 20);
       return NULL;
     }
 

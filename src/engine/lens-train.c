@@ -15,6 +15,7 @@
 #define G_LOG_DOMAIN "lens-train"
 
 #include "lens-train.h"
+#include "lens-file.h"
 #include "lens-net-private.h"
 #include "lens-onnx-write.h"
 #include "lens-project.h"
@@ -358,7 +359,8 @@ setup_params (LensTrainer *t,
       for (guint l = 0; l < net->layers->len; l++)
         {
           LensNode *node = lens_net_layer_node (net, l);
-          if (node->n_inputs > 1 && node->inputs[1] == p.value)
+          /* weights decay; biases and BatchNormalization's scale do not */
+          if (node->n_inputs > 1 && node->inputs[1] == p.value && node->op != LENS_OP_BATCHNORM)
             {
               p.decay = TRUE;
               p.conv_filter = node->op == LENS_OP_CONV;
@@ -411,7 +413,7 @@ save_momentum (LensTrainer *t,
       Param *p = &g_array_index (t->params, Param, i);
       g_byte_array_append (buf, (const guint8 *) p->velocity, (guint) (p->n * sizeof (float)));
     }
-  return g_file_set_contents (path, (const char *) buf->data, buf->len, error);
+  return lens_file_write_atomic (path, buf->data, buf->len, error);
 }
 
 /* Splits the data into validation and training images (seeded). */
@@ -1077,6 +1079,8 @@ lens_train_write_profile (const char         *model_path,
 {
   g_autoptr (JsonBuilder) jb = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autofree char *profile_text = NULL;
+  gsize profile_len = 0;
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *stem = g_strdup (model_path);
   g_autofree char *dir = g_path_get_dirname (model_path);
@@ -1119,13 +1123,14 @@ lens_train_write_profile (const char         *model_path,
   root = json_builder_get_root (jb);
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, TRUE);
-  if (!json_generator_to_file (gen, profile, error))
+  profile_text = json_generator_to_data (gen, &profile_len);
+  if (!lens_file_write_atomic (profile, profile_text, profile_len, error))
     return FALSE;
 
   for (int i = 0; class_names[i] != NULL; i++)
     g_string_append_printf (labels, "%s\n", class_names[i]);
   labels_path = g_build_filename (dir, labels_file, NULL);
-  return g_file_set_contents (labels_path, labels->str, (gssize) labels->len, error);
+  return lens_file_write_atomic (labels_path, labels->str, labels->len, error);
 }
 
 /* ---- evaluation ------------------------------------------------------- */

@@ -4,8 +4,8 @@
  * lens_train_build_arch(), or a snapshot), loaded by the importer; its
  * initializers are updated in place.  Gradients come from the op table's
  * backward functions, the same walk the projections use, with the true
- * gradient through ReLU and LRN and the parameter gradients of Conv and
- * Gemm switched on.
+ * gradient through ReLU and LRN and the parameter gradients of Conv,
+ * Gemm, MatMul and BatchNormalization switched on.
  *
  *   g_autoptr(LensDataset) data = lens_dataset_load_fashion_mnist (NULL, "train", &error);
  *   LensTrainOptions opt;
@@ -38,7 +38,10 @@ typedef enum
 /* ---- the backward machinery (also used by the gradient tests) ---------- */
 
 /* Gradient buffers over a trace: one per activation and one per trainable
- * parameter (the weight and bias initializers of Conv and Gemm). */
+ * parameter: the weight and bias initializers of Conv and Gemm, MatMul's
+ * second input when it is an initializer, BatchNormalization's scale and
+ * bias (trained with the running mean and variance frozen: the layer stays
+ * in inference mode, as when fine-tuning). */
 typedef struct _LensBackprop LensBackprop;
 
 LensBackprop *lens_backprop_new            (LensTrace    *trace,

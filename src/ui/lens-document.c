@@ -121,6 +121,8 @@ lens_document_report (LensDocument *self,
   return TRUE;
 }
 
+static void on_channel_selected (LensDocument *self);
+
 static void
 lens_document_set_maps (LensDocument  *self,
                         LensLayerMaps *maps)
@@ -135,7 +137,11 @@ lens_document_set_maps (LensDocument  *self,
 
   g_clear_pointer (&self->maps, lens_layer_maps_unref);
   self->maps = maps != NULL ? lens_layer_maps_ref (maps) : NULL;
+  /* Views over the channel list see the splice after the selection does:
+   * tell them about the selection once the splice is over (below). */
+  g_signal_handlers_block_by_func (self->channel_selection, on_channel_selected, self);
   g_list_store_splice (self->channels, 0, n_old, items->pdata, items->len);
+  g_signal_handlers_unblock_by_func (self->channel_selection, on_channel_selected, self);
 
   /* stay on the same channel index when the new layer has it */
   if (maps != NULL && maps->n_channels > 0)

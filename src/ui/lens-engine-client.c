@@ -17,6 +17,12 @@ static const guint job_depends[LENS_N_JOB_KINDS] = {
   [LENS_JOB_SWEEP] = (1u << LENS_JOB_MODEL) | (1u << LENS_JOB_TRACE) | (1u << LENS_JOB_SWEEP),
 };
 
+/* The kinds whose result is the worker's new state: once the worker has
+ * installed such a result, the window must learn of it even when a newer
+ * request of the kind is on its way (it may fail and leave this one in
+ * place) or everything was cancelled meanwhile. */
+#define JOB_IS_STATE(kind) ((kind) == LENS_JOB_MODEL || (kind) == LENS_JOB_TRACE)
+
 /* Pushed to make the worker leave its loop. */
 static char quit_marker;
 
@@ -47,11 +53,26 @@ lens_generations_unref (LensGenerations *gens)
   g_atomic_rc_box_release (gens);
 }
 
+void
+lens_request_hand_over (LensRequest *req)
+{
+  g_atomic_int_inc (&req->handoffs);
+}
+
+void
+lens_request_take_over (LensRequest *req)
+{
+  (void) g_atomic_int_get (&req->handoffs);
+}
+
+/* The last reference to the task may be dropped on either thread. */
 static void
 lens_request_free (gpointer data)
 {
   LensRequest *req = data;
 
+  lens_request_take_over (req);
+  g_atomic_int_add (&req->gens->n_jobs, -1);
   if (req->caller != NULL)
     g_cancellable_disconnect (req->caller, req->caller_handler);
   g_clear_object (&req->caller);
@@ -72,6 +93,50 @@ lens_request_is_stale (const LensRequest *req)
   return FALSE;
 }
 
+void
+lens_job_return_pointer (GTask          *task,
+                         gpointer        value,
+                         GDestroyNotify  value_free)
+{
+  lens_request_hand_over (g_task_get_task_data (task));
+  g_task_return_pointer (task, value, value_free);
+}
+
+void
+lens_job_return_error (GTask  *task,
+                       GError *error)
+{
+  lens_request_hand_over (g_task_get_task_data (task));
+  g_task_return_error (task, error);
+}
+
+void
+lens_job_return_new_error (GTask      *task,
+                           GQuark      domain,
+                           int         code,
+                           const char *format,
+                           ...)
+{
+  GError *error;
+  va_list args;
+
+  va_start (args, format);
+  error = g_error_new_valist (domain, code, format, args);
+  va_end (args);
+  lens_job_return_error (task, error);
+}
+
+void
+lens_worker_set_installed (LensWorker  *worker,
+                           LensJobKind  kind,
+                           guint        generation)
+{
+  g_atomic_int_set (&worker->gens->installed[kind], (int) generation);
+  /* a new model has no activations yet */
+  if (kind == LENS_JOB_MODEL)
+    g_atomic_int_set (&worker->gens->installed[LENS_JOB_TRACE], 0);
+}
+
 static void
 on_caller_cancelled (GCancellable *caller,
                      gpointer      user_data)
@@ -90,19 +155,27 @@ lens_worker_main (gpointer data)
       GTask *task = item;
       LensRequest *req = g_task_get_task_data (task);
 
+      lens_request_take_over (req);
       if (lens_request_is_stale (req) || g_cancellable_is_cancelled (req->cancellable))
-        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Superseded");
+        lens_job_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Superseded");
       else
         req->func (worker, task, req);
+      /* the task may be freed on the main thread from here on */
+      lens_request_hand_over (req);
       g_object_unref (task);
     }
 
   /* Whatever is still queued will never run. */
   while ((item = g_async_queue_try_pop (worker->queue)) != NULL)
     {
+      LensRequest *req;
+
       if (item == &quit_marker)
         continue;
-      g_task_return_new_error (item, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Shut down");
+      req = g_task_get_task_data (item);
+      lens_request_take_over (req);
+      lens_job_return_new_error (item, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Shut down");
+      lens_request_hand_over (req);
       g_object_unref (item);
     }
 
@@ -156,6 +229,7 @@ lens_engine_client_new_request (LensEngineClient    *self,
     }
   g_set_object (&self->newest[kind], req->cancellable);
 
+  g_atomic_int_inc (&self->worker->gens->n_jobs);
   g_task_set_task_data (task, req, lens_request_free);
   *out_task = task;
   return req;
@@ -166,7 +240,24 @@ lens_engine_client_push (LensEngineClient *self,
                          GTask            *task)
 {
   /* the queue owns the reference now */
+  lens_request_hand_over (g_task_get_task_data (task));
   g_async_queue_push (self->worker->queue, task);
+}
+
+/* Whether an answer that arrived is still wanted.  A result that is
+ * now the worker's state (model, trace) is, as long as the worker still
+ * holds it; any other answer is not once a newer request of its kind (or
+ * of a kind it depends on) was made, or once its caller cancelled it. */
+static gboolean
+lens_request_is_wanted (const LensRequest *req,
+                        gboolean           succeeded)
+{
+  if (succeeded && JOB_IS_STATE (req->kind))
+    return (guint) g_atomic_int_get (&req->gens->installed[req->kind]) ==
+           req->generation[req->kind];
+  if (req->caller != NULL && g_cancellable_is_cancelled (req->caller))
+    return FALSE;
+  return !lens_request_is_stale (req);
 }
 
 /* Results that became obsolete while waiting in the main loop are dropped
@@ -184,17 +275,25 @@ lens_engine_client_finish (GAsyncResult  *result,
   g_return_val_if_fail (g_task_get_source_tag (task) == source_tag, NULL);
 
   req = g_task_get_task_data (task);
-  if (lens_request_is_stale (req))
+  lens_request_take_over (req);
+  if (!lens_request_is_wanted (req, !g_task_had_error (task)))
     {
       g_autoptr(GError) ignored = NULL;
 
       value = g_task_propagate_pointer (task, &ignored);
       if (value != NULL)
-        req->result_free (value);
+        {
+          g_atomic_int_inc (&req->gens->n_dropped);
+          req->result_free (value);
+        }
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Superseded");
-      return NULL;
+      value = NULL;
     }
-  return g_task_propagate_pointer (task, error);
+  else
+    value = g_task_propagate_pointer (task, error);
+  /* the worker may drop the last reference to the task (and free req) */
+  lens_request_hand_over (req);
+  return value;
 }
 
 void
@@ -392,6 +491,20 @@ lens_engine_client_sweep_finish (LensEngineClient  *self,
   return lens_engine_client_finish (result, lens_engine_client_sweep_async, error);
 }
 
+guint
+lens_engine_client_get_n_dropped (LensEngineClient *self)
+{
+  g_return_val_if_fail (LENS_IS_ENGINE_CLIENT (self), 0);
+  return (guint) g_atomic_int_get (&self->worker->gens->n_dropped);
+}
+
+guint
+lens_engine_client_get_n_jobs (LensEngineClient *self)
+{
+  g_return_val_if_fail (LENS_IS_ENGINE_CLIENT (self), 0);
+  return (guint) g_atomic_int_get (&self->worker->gens->n_jobs);
+}
+
 void
 lens_engine_client_cancel_all (LensEngineClient *self)
 {
@@ -416,6 +529,10 @@ lens_engine_client_finalize (GObject *object)
   lens_engine_client_cancel_all (self);
   g_async_queue_push (self->worker->queue, &quit_marker);
   g_thread_join (self->thread);
+  /* Answers still on their way to the main loop are all obsolete now,
+   * models and traces included: there is no worker state left. */
+  for (guint k = 0; k < LENS_N_JOB_KINDS; k++)
+    g_atomic_int_set (&self->worker->gens->installed[k], 0);
 
   lens_worker_free (self->worker);
 

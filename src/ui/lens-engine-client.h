@@ -5,8 +5,19 @@
  * answer comes back through a GTask in the caller's main context.  Each
  * request kind has a generation number: a newer request of a kind makes
  * older ones of that kind (and of the kinds that depend on it) obsolete,
- * and obsolete ones finish with G_IO_ERROR_CANCELLED, unseen.
+ * and obsolete ones finish with G_IO_ERROR_CANCELLED, unseen.  So does a
+ * request whose cancellable was cancelled before its answer arrived.
  *
+ * One exception: a model or an image run that the worker has already made
+ * its current state is delivered as long as the worker still holds it,
+ * even if a newer request of its kind is on its way (that one may fail
+ * and leave this state in place) or lens_engine_client_cancel_all() came
+ * too late to stop it.  The window always learns what the worker holds.
+ *
+ * Every request's callback is called exactly once, in the caller's main
+ * context, even when the client is finalized first (then with
+ * G_IO_ERROR_CANCELLED; the _finish functions do not use `self`, which
+ * may then be NULL).
  *   model ──> trace (image) ──> layer maps
  */
 #pragma once
@@ -222,6 +233,13 @@ LensOcclusionSweep *lens_engine_client_sweep_finish   (LensEngineClient  *self,
 
 /* Makes every queued or running request obsolete. */
 void           lens_engine_client_cancel_all         (LensEngineClient *self);
+
+/* Requests made and not yet over (queued, running, or waiting for their
+ * callback to be dispatched); for tests and debugging. */
+guint          lens_engine_client_get_n_jobs         (LensEngineClient *self);
+/* Results the worker computed that were thrown away on arrival because a
+ * newer request had made them obsolete. */
+guint          lens_engine_client_get_n_dropped      (LensEngineClient *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LensModelInfo, lens_model_info_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LensTraceInfo, lens_trace_info_unref)

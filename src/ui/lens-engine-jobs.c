@@ -166,10 +166,10 @@ return_error (GTask  *task,
   if (g_error_matches (error, LENS_NET_ERROR, LENS_NET_ERROR_CANCELLED))
     {
       g_error_free (error);
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Cancelled");
+      lens_job_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Cancelled");
       return;
     }
-  g_task_return_error (task, error);
+  lens_job_return_error (task, error);
 }
 
 static LensModelInfo *
@@ -232,7 +232,7 @@ lens_job_load_model (LensWorker  *worker,
    * newer one fails to load. */
   if (lens_request_is_stale (req))
     {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Superseded");
+      lens_job_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Superseded");
       return;
     }
 
@@ -248,7 +248,7 @@ lens_job_load_model (LensWorker  *worker,
       if (profile == NULL)
         {
           lens_model_info_unref (info);
-          g_task_return_error (task, g_steal_pointer (&error));
+          lens_job_return_error (task, g_steal_pointer (&error));
           return;
         }
       g_clear_pointer (&worker->profile, lens_profile_free);
@@ -278,8 +278,9 @@ lens_job_load_model (LensWorker  *worker,
   worker->trace_ready = FALSE;
   g_free (worker->model_path);
   worker->model_path = g_strdup (req->path);
+  lens_worker_set_installed (worker, LENS_JOB_MODEL, req->generation[LENS_JOB_MODEL]);
 
-  g_task_return_pointer (task, info, (GDestroyNotify) lens_model_info_unref);
+  lens_job_return_pointer (task, info, (GDestroyNotify) lens_model_info_unref);
 }
 
 static void
@@ -323,7 +324,7 @@ lens_job_run_image (LensWorker  *worker,
 
   if (worker->net == NULL)
     {
-      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_NO_MODEL,
+      lens_job_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_NO_MODEL,
                                "No model is open");
       return;
     }
@@ -331,10 +332,17 @@ lens_job_run_image (LensWorker  *worker,
     {
       g_autofree char *s = lens_shape_to_string (lens_net_get_input_shape (worker->net));
 
-      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_INPUT,
+      lens_job_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_INPUT,
                                "The model’s input (%s) is not an image", s);
       return;
     }
+
+  /* From here on the old activations are gone, whatever happens: after a
+   * failed run the worker holds none (as the window believes). */
+  worker->trace_ready = FALSE;
+  worker->trace_serial++;
+  g_clear_pointer (&worker->occluder, lens_occluder_free);
+  lens_worker_set_installed (worker, LENS_JOB_TRACE, 0);
 
   if (worker->image == NULL || g_strcmp0 (worker->image_path, req->path) != 0)
     {
@@ -342,7 +350,7 @@ lens_job_run_image (LensWorker  *worker,
 
       if (image == NULL)
         {
-          g_task_return_error (task, g_steal_pointer (&error));
+          lens_job_return_error (task, g_steal_pointer (&error));
           return;
         }
       g_clear_pointer (&worker->image, lens_image_free);
@@ -354,14 +362,10 @@ lens_job_run_image (LensWorker  *worker,
   input = lens_image_to_tensor (worker->image, &worker->pre, &error);
   if (input == NULL)
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      lens_job_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  /* From here on the old activations are gone, whatever happens. */
-  worker->trace_ready = FALSE;
-  worker->trace_serial++;
-  g_clear_pointer (&worker->occluder, lens_occluder_free);
   if (!lens_trace_set_input (worker->trace, input, &error) ||
       !lens_trace_run (worker->trace, req->cancellable, &error))
     {
@@ -369,6 +373,7 @@ lens_job_run_image (LensWorker  *worker,
       return;
     }
   worker->trace_ready = TRUE;
+  lens_worker_set_installed (worker, LENS_JOB_TRACE, req->generation[LENS_JOB_TRACE]);
 
   info = g_atomic_rc_box_new0 (LensTraceInfo);
   info->image_path = g_strdup (req->path);
@@ -379,9 +384,9 @@ lens_job_run_image (LensWorker  *worker,
     info->input = lens_pixels_new_from_rgb (shown->rgb, shown->width, shown->height);
   fill_predictions (worker, info);
 
-  g_task_return_pointer (task, info, (GDestroyNotify) lens_trace_info_unref);
+  lens_job_return_pointer (task, info, (GDestroyNotify) lens_trace_info_unref);
 #else
-  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+  lens_job_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                            "This build cannot read images");
 #endif
 }
@@ -398,13 +403,13 @@ lens_job_render_layer (LensWorker  *worker,
 
   if (worker->net == NULL || !worker->trace_ready)
     {
-      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_NO_TRACE,
+      lens_job_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_NO_TRACE,
                                "No image has been run through the model");
       return;
     }
   if (req->layer >= lens_net_get_n_layers (worker->net))
     {
-      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_LAYER,
+      lens_job_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_LAYER,
                                "The model has no layer %u", req->layer);
       return;
     }
@@ -413,7 +418,7 @@ lens_job_render_layer (LensWorker  *worker,
   activation = lens_trace_get_value (worker->trace, value);
   if (activation == NULL)
     {
-      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_LAYER,
+      lens_job_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_LAYER,
                                "Layer “%s” has no activation in the trace",
                                lens_net_layer_get_name (worker->net, req->layer));
       return;
@@ -422,10 +427,10 @@ lens_job_render_layer (LensWorker  *worker,
   maps = lens_layer_maps_new (activation, req->layer, req->thumb_size, req->norm, &error);
   if (maps == NULL)
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      lens_job_return_error (task, g_steal_pointer (&error));
       return;
     }
-  g_task_return_pointer (task, maps, (GDestroyNotify) lens_layer_maps_unref);
+  lens_job_return_pointer (task, maps, (GDestroyNotify) lens_layer_maps_unref);
 }
 
 /* The label of class `klass`, or NULL (owned). */
@@ -457,7 +462,7 @@ check_trace (LensWorker *worker,
 {
   if (worker->net == NULL || !worker->trace_ready)
     {
-      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_NO_TRACE,
+      lens_job_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_NO_TRACE,
                                "No image has been run through the model");
       return FALSE;
     }
@@ -492,7 +497,7 @@ lens_job_project (LensWorker  *worker,
     return;
   if (req->layer >= lens_net_get_n_layers (worker->net))
     {
-      g_task_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_LAYER,
+      lens_job_return_new_error (task, LENS_ENGINE_CLIENT_ERROR, LENS_ENGINE_CLIENT_ERROR_LAYER,
                                "The model has no layer %u", req->layer);
       return;
     }
@@ -516,7 +521,7 @@ lens_job_project (LensWorker  *worker,
   proj->rf = rf;
   proj->pixels = lens_pixels_new_from_rgb8 (rgb, width, height);
   proj->values = g_steal_pointer (&values);
-  g_task_return_pointer (task, proj, (GDestroyNotify) lens_projection_unref);
+  lens_job_return_pointer (task, proj, (GDestroyNotify) lens_projection_unref);
 }
 
 /* The occluder for the current trace and these settings, planned anew
@@ -600,11 +605,12 @@ lens_job_occlude (LensWorker  *worker,
       query->predictions[i].label = class_label (worker, point.top_class[i]);
       query->n_predictions = i + 1;
     }
-  g_task_return_pointer (task, query, (GDestroyNotify) lens_occlusion_query_unref);
+  lens_job_return_pointer (task, query, (GDestroyNotify) lens_occlusion_query_unref);
 }
 
 typedef struct
 {
+  int     ready;      /* set (atomically) last by the worker; see handoffs */
   GTask  *task;
   double  fraction;
 } Progress;
@@ -614,6 +620,7 @@ progress_free (gpointer data)
 {
   Progress *p = data;
 
+  (void) g_atomic_int_get (&p->ready);
   g_object_unref (p->task);
   g_free (p);
 }
@@ -623,14 +630,21 @@ static gboolean
 progress_idle (gpointer data)
 {
   Progress *p = data;
-  LensRequest *req = g_task_get_task_data (p->task);
+  LensRequest *req;
   g_autoptr(GObject) target = NULL;
 
+  (void) g_atomic_int_get (&p->ready);
+  req = g_task_get_task_data (p->task);
+  lens_request_take_over (req);
   if (lens_request_is_stale (req) || g_cancellable_is_cancelled (req->cancellable))
-    return G_SOURCE_REMOVE;
+    {
+      lens_request_hand_over (req);
+      return G_SOURCE_REMOVE;
+    }
   target = g_weak_ref_get (&req->target);
   if (target != NULL)
     req->progress (target, p->fraction);
+  lens_request_hand_over (req);
   return G_SOURCE_REMOVE;
 }
 
@@ -648,6 +662,8 @@ on_sweep_progress (double   fraction,
   p = g_new (Progress, 1);
   p->task = g_object_ref (task);
   p->fraction = fraction;
+  lens_request_hand_over (req);
+  g_atomic_int_set (&p->ready, 1);
   g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT, progress_idle, p,
                               progress_free);
 }
@@ -697,5 +713,5 @@ lens_job_sweep (LensWorker  *worker,
       for (guint i = 0; i < sweep->n_classes; i++)
         sweep->labels[i] = class_label (worker, (int) i);
     }
-  g_task_return_pointer (task, sweep, (GDestroyNotify) lens_occlusion_sweep_unref);
+  lens_job_return_pointer (task, sweep, (GDestroyNotify) lens_occlusion_sweep_unref);
 }

@@ -27,11 +27,20 @@ typedef enum
   LENS_N_JOB_KINDS
 } LensJobKind;
 
-/* The newest generation of each kind, shared by the client (writes) and
- * the worker and pending tasks (read); atomic. */
+/* Shared by the client, the worker and pending tasks; every field is
+ * read and written with g_atomic_int_*. */
 typedef struct
 {
+  /* the newest generation of each kind (written by the client) */
   int latest[LENS_N_JOB_KINDS];
+  /* for the kinds that change the worker's state (model, trace): the
+   * generation of the request whose result the worker holds, 0 for none
+   * (written by the worker) */
+  int installed[LENS_N_JOB_KINDS];
+  /* requests alive: queued, running, or waiting for their callback */
+  int n_jobs;
+  /* results computed but found obsolete when they arrived */
+  int n_dropped;
 } LensGenerations;
 
 typedef struct _LensWorker  LensWorker;
@@ -65,6 +74,13 @@ struct _LensRequest
   LensOcclusionSettings occ;
   LensSweepProgressFunc progress;
   GWeakRef         target;
+
+  /* Bumped by a thread before it hands the request (and what it wrote
+   * into it or into its answer) to the other thread, read by the thread
+   * that takes it over.  GLib's queue and main context already order the
+   * two threads, but with futexes that ThreadSanitizer cannot see; this
+   * C11 release/acquire pair says the same thing in our own code. */
+  int              handoffs;
 };
 
 /* Everything here belongs to the worker thread, except queue and gens. */
@@ -96,6 +112,26 @@ LensWorker *lens_worker_new          (void);
 void        lens_worker_free         (LensWorker *worker);
 
 gboolean    lens_request_is_stale    (const LensRequest *req);
+void        lens_request_hand_over   (LensRequest *req);
+void        lens_request_take_over   (LensRequest *req);
+
+/* Every answer leaves the worker through these (never g_task_return_*
+ * directly): the request is handed over after the answer is complete. */
+void        lens_job_return_pointer  (GTask          *task,
+                                      gpointer        value,
+                                      GDestroyNotify  value_free);
+void        lens_job_return_error    (GTask          *task,
+                                      GError         *error);
+void        lens_job_return_new_error (GTask         *task,
+                                       GQuark         domain,
+                                       int            code,
+                                       const char    *format,
+                                       ...) G_GNUC_PRINTF (4, 5);
+/* On the worker: the state of `kind` (model or trace) is now the result
+ * of the request of that generation (0: there is none). */
+void        lens_worker_set_installed (LensWorker   *worker,
+                                       LensJobKind   kind,
+                                       guint         generation);
 
 void        lens_job_load_model      (LensWorker  *worker,
                                       GTask       *task,

@@ -1,5 +1,9 @@
 /* lens-feature-grid.c: the selected layer's feature maps in a virtualised
- * grid; the thumbnails come finished from the engine thread */
+ * grid; the thumbnails come finished from the engine thread
+ *
+ * The grid shows the document's channels through a GtkSortListModel (by
+ * index, or by max activation, strongest first) with its own selection,
+ * kept in step with the document's selected channel both ways. */
 #define G_LOG_DOMAIN "lens-feature-grid"
 
 #include "lens-config.h"
@@ -18,14 +22,22 @@ struct _LensFeatureGrid
   GtkGridView  *grid_view;
   GtkLabel     *title_label;
   GtkLabel     *subtitle_label;
+  GtkToggleButton *sort_button;
 
   /* owned */
-  LensDocument *document;
+  LensDocument       *document;
+  GtkSortListModel   *sorted;
+  GtkSingleSelection *selection;
+  GtkSorter          *by_activation;
+
+  gboolean            sort_by_activation;
+  gboolean            syncing;
 };
 
 enum {
   PROP_0,
   PROP_DOCUMENT,
+  PROP_SORT_BY_ACTIVATION,
   N_PROPS
 };
 
@@ -113,6 +125,152 @@ unbind_cell (GtkSignalListItemFactory *factory,
   lens_channel_cell_set (LENS_CHANNEL_CELL (gtk_list_item_get_child (list_item)), NULL, NULL);
 }
 
+/* Strongest first; equal maxima keep the index order. */
+static int
+compare_max (gconstpointer a,
+             gconstpointer b,
+             gpointer      user_data)
+{
+  float ma = lens_channel_item_get_max ((LensChannelItem *) a);
+  float mb = lens_channel_item_get_max ((LensChannelItem *) b);
+  guint ia = lens_channel_item_get_index ((LensChannelItem *) a);
+  guint ib = lens_channel_item_get_index ((LensChannelItem *) b);
+
+  if (ma != mb)
+    return ma > mb ? GTK_ORDERING_SMALLER : GTK_ORDERING_LARGER;
+  return ia < ib ? GTK_ORDERING_SMALLER : ia > ib ? GTK_ORDERING_LARGER : GTK_ORDERING_EQUAL;
+}
+
+/* The grid position of `channel` (-1: none). */
+static int
+lens_feature_grid_find (LensFeatureGrid *self,
+                        int              channel)
+{
+  GListModel *model = G_LIST_MODEL (self->sorted);
+  guint n = g_list_model_get_n_items (model);
+
+  if (channel < 0)
+    return -1;
+  /* by index: the position is the channel */
+  if (!self->sort_by_activation && (guint) channel < n)
+    return channel;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LensChannelItem) item = g_list_model_get_item (model, i);
+
+      if (lens_channel_item_get_index (item) == (guint) channel)
+        return (int) i;
+    }
+  return -1;
+}
+
+static void
+on_document_channel_selected (LensFeatureGrid *self)
+{
+  int pos;
+
+  if (self->syncing || self->document == NULL)
+    return;
+  self->syncing = TRUE;
+  pos = lens_feature_grid_find (self, lens_document_get_selected_channel (self->document));
+  gtk_single_selection_set_selected (self->selection,
+                                     pos >= 0 ? (guint) pos : GTK_INVALID_LIST_POSITION);
+  self->syncing = FALSE;
+}
+
+static void
+on_cell_selected (LensFeatureGrid *self)
+{
+  LensChannelItem *item;
+
+  if (self->syncing || self->document == NULL)
+    return;
+  item = gtk_single_selection_get_selected_item (self->selection);
+  if (item == NULL)
+    return;
+  self->syncing = TRUE;
+  lens_document_select_channel (self->document, (int) lens_channel_item_get_index (item));
+  self->syncing = FALSE;
+}
+
+gboolean
+lens_feature_grid_get_sort_by_activation (LensFeatureGrid *self)
+{
+  g_return_val_if_fail (LENS_IS_FEATURE_GRID (self), FALSE);
+  return self->sort_by_activation;
+}
+
+void
+lens_feature_grid_set_sort_by_activation (LensFeatureGrid *self,
+                                          gboolean         by_activation)
+{
+  g_return_if_fail (LENS_IS_FEATURE_GRID (self));
+
+  by_activation = !!by_activation;
+  if (self->sort_by_activation == by_activation)
+    return;
+  self->sort_by_activation = by_activation;
+  self->syncing = TRUE;
+  gtk_sort_list_model_set_sorter (self->sorted, by_activation ? self->by_activation : NULL);
+  self->syncing = FALSE;
+  on_document_channel_selected (self);
+  lens_feature_grid_scroll_to_selected (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SORT_BY_ACTIVATION]);
+}
+
+int
+lens_feature_grid_get_position (LensFeatureGrid *self)
+{
+  guint pos;
+
+  g_return_val_if_fail (LENS_IS_FEATURE_GRID (self), -1);
+
+  pos = gtk_single_selection_get_selected (self->selection);
+  return pos == GTK_INVALID_LIST_POSITION ? -1 : (int) pos;
+}
+
+int
+lens_feature_grid_get_channel_at (LensFeatureGrid *self,
+                                  guint            position)
+{
+  g_autoptr(LensChannelItem) item = NULL;
+
+  g_return_val_if_fail (LENS_IS_FEATURE_GRID (self), -1);
+
+  item = g_list_model_get_item (G_LIST_MODEL (self->sorted), position);
+  return item ? (int) lens_channel_item_get_index (item) : -1;
+}
+
+void
+lens_feature_grid_step (LensFeatureGrid *self,
+                        int              delta)
+{
+  guint n;
+  int pos;
+
+  g_return_if_fail (LENS_IS_FEATURE_GRID (self));
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->sorted));
+  if (n == 0)
+    return;
+  pos = CLAMP (MAX (lens_feature_grid_get_position (self), 0) + delta, 0, (int) n - 1);
+  gtk_single_selection_set_selected (self->selection, (guint) pos);
+  lens_feature_grid_scroll_to_selected (self);
+}
+
+void
+lens_feature_grid_scroll_to_selected (LensFeatureGrid *self)
+{
+  int pos;
+
+  g_return_if_fail (LENS_IS_FEATURE_GRID (self));
+
+  pos = lens_feature_grid_get_position (self);
+  if (pos >= 0 && gtk_widget_get_mapped (GTK_WIDGET (self->grid_view)))
+    gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u",
+                                (guint) pos);
+}
+
 const char *
 lens_feature_grid_get_page (LensFeatureGrid *self)
 {
@@ -143,13 +301,26 @@ lens_feature_grid_set_document (LensFeatureGrid *self,
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_set_object (&self->document, document);
-  gtk_grid_view_set_model (self->grid_view,
-                           document ? GTK_SELECTION_MODEL (lens_document_get_channel_selection (document))
-                                    : NULL);
+  self->syncing = TRUE;
+  gtk_sort_list_model_set_model (self->sorted,
+                                 document ? gtk_single_selection_get_model (
+                                              lens_document_get_channel_selection (document))
+                                          : NULL);
+  self->syncing = FALSE;
   if (document != NULL)
-    for (guint i = 0; i < G_N_ELEMENTS (watched); i++)
-      g_signal_connect_object (document, watched[i], G_CALLBACK (lens_feature_grid_update),
-                               self, G_CONNECT_SWAPPED);
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (watched); i++)
+        g_signal_connect_object (document, watched[i], G_CALLBACK (lens_feature_grid_update),
+                                 self, G_CONNECT_SWAPPED);
+      /* after the store was refilled: the selection is in place by then */
+      g_signal_connect_object (document, "notify::selected-channel",
+                               G_CALLBACK (on_document_channel_selected), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (document, "notify::maps",
+                               G_CALLBACK (on_document_channel_selected), self,
+                               G_CONNECT_SWAPPED);
+    }
+  on_document_channel_selected (self);
   lens_feature_grid_update (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOCUMENT]);
 }
@@ -174,6 +345,9 @@ lens_feature_grid_get_property (GObject    *object,
     case PROP_DOCUMENT:
       g_value_set_object (value, self->document);
       break;
+    case PROP_SORT_BY_ACTIVATION:
+      g_value_set_boolean (value, self->sort_by_activation);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -192,6 +366,9 @@ lens_feature_grid_set_property (GObject      *object,
     case PROP_DOCUMENT:
       lens_feature_grid_set_document (self, g_value_get_object (value));
       break;
+    case PROP_SORT_BY_ACTIVATION:
+      lens_feature_grid_set_sort_by_activation (self, g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -206,6 +383,9 @@ lens_feature_grid_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), LENS_TYPE_FEATURE_GRID);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->sorted);
+  g_clear_object (&self->by_activation);
   g_clear_object (&self->document);
 
   G_OBJECT_CLASS (lens_feature_grid_parent_class)->dispose (object);
@@ -224,6 +404,9 @@ lens_feature_grid_class_init (LensFeatureGridClass *klass)
   properties[PROP_DOCUMENT] =
     g_param_spec_object ("document", NULL, NULL, LENS_TYPE_DOCUMENT,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SORT_BY_ACTIVATION] =
+    g_param_spec_boolean ("sort-by-activation", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -232,6 +415,7 @@ lens_feature_grid_class_init (LensFeatureGridClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LensFeatureGrid, grid_view);
   gtk_widget_class_bind_template_child (widget_class, LensFeatureGrid, title_label);
   gtk_widget_class_bind_template_child (widget_class, LensFeatureGrid, subtitle_label);
+  gtk_widget_class_bind_template_child (widget_class, LensFeatureGrid, sort_button);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "lens-feature-grid");
 }
@@ -247,4 +431,14 @@ lens_feature_grid_init (LensFeatureGrid *self)
   g_signal_connect (factory, "bind", G_CALLBACK (bind_cell), NULL);
   g_signal_connect (factory, "unbind", G_CALLBACK (unbind_cell), NULL);
   gtk_grid_view_set_factory (self->grid_view, factory);
+
+  self->by_activation = GTK_SORTER (gtk_custom_sorter_new (compare_max, NULL, NULL));
+  self->sorted = gtk_sort_list_model_new (NULL, NULL);
+  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->sorted)));
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  g_signal_connect_swapped (self->selection, "notify::selected", G_CALLBACK (on_cell_selected),
+                            self);
+  gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (self->selection));
+  g_object_bind_property (self, "sort-by-activation", self->sort_button, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 }

@@ -32,6 +32,22 @@ void        lens_image_canvas_set_overlay (LensImageCanvas       *self,
                                            const graphene_rect_t *area,
                                            double                 alpha);
 LensPixels *lens_image_canvas_get_overlay (LensImageCanvas *self);
+/* Zoom: 1 = the image fits the widget; the image pixel under (wx, wy)
+ * stays there.  Overlays, box and square follow the same transform. */
+double      lens_image_canvas_get_zoom   (LensImageCanvas *self);
+void        lens_image_canvas_set_zoom   (LensImageCanvas *self,
+                                          double           zoom);
+void        lens_image_canvas_zoom_at    (LensImageCanvas *self,
+                                          double           zoom,
+                                          double           wx,
+                                          double           wy);
+/* Screen pixels per image pixel as drawn (0 without an image). */
+double      lens_image_canvas_get_scale  (LensImageCanvas *self);
+/* Zoom out / fit / zoom in buttons in the top-right corner (the actions
+ * canvas.zoom-out, canvas.zoom-reset, canvas.zoom-in exist anyway). */
+gboolean    lens_image_canvas_get_show_zoom_controls (LensImageCanvas *self);
+void        lens_image_canvas_set_show_zoom_controls (LensImageCanvas *self,
+                                                      gboolean         show);
 /* Widget coordinates -> image pixels (FALSE without an image). */
 gboolean    lens_image_canvas_to_image   (LensImageCanvas *self,
                                           double           wx,

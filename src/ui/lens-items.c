@@ -4,6 +4,7 @@
 #include "lens-config.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "lens-items.h"
 
@@ -42,10 +43,15 @@ struct _LensLayerItem
 {
   GObject  parent_instance;
 
-  guint    index;
-  char    *name;
-  char    *op;
-  char    *shape;
+  guint       index;
+  char       *name;
+  char       *label;          /* the name as the tree shows it */
+  char       *op;
+  char       *shape;
+  double      mean;           /* NAN until known */
+  double      mean_fraction;  /* of the largest |mean| shown, for the bar */
+  GListStore *children;       /* a block's rows; NULL for a layer */
+  guint       n_layers;       /* a block's layers, nested ones included */
 };
 
 enum {
@@ -55,6 +61,12 @@ enum {
   LAYER_PROP_OP,
   LAYER_PROP_SHAPE,
   LAYER_PROP_DETAILS,
+  LAYER_PROP_MEAN,
+  LAYER_PROP_MEAN_FRACTION,
+  LAYER_PROP_HAS_MEAN,
+  LAYER_PROP_TOOLTIP,
+  LAYER_PROP_IS_BLOCK,
+  LAYER_PROP_LABEL,
   LAYER_N_PROPS
 };
 
@@ -68,8 +80,10 @@ lens_layer_item_finalize (GObject *object)
   LensLayerItem *self = LENS_LAYER_ITEM (object);
 
   g_free (self->name);
+  g_free (self->label);
   g_free (self->op);
   g_free (self->shape);
+  g_clear_object (&self->children);
 
   G_OBJECT_CLASS (lens_layer_item_parent_class)->finalize (object);
 }
@@ -97,8 +111,39 @@ lens_layer_item_get_property (GObject    *object,
       g_value_set_string (value, self->shape);
       break;
     case LAYER_PROP_DETAILS:
-      /* TRANSLATORS: a layer's operator and output shape, e.g. "Conv · 64×55×55" */
-      g_value_take_string (value, g_strdup_printf (_("%s · %s"), self->op, self->shape));
+      if (self->children != NULL)
+        /* TRANSLATORS: a block of layers (e.g. a residual stage) and the
+         * shape of its last output, e.g. "7 layers · 64×56×56" */
+        g_value_take_string (value, g_strdup_printf (ngettext ("%u layer · %s", "%u layers · %s",
+                                                               self->n_layers),
+                                                     self->n_layers, self->shape));
+      else
+        /* TRANSLATORS: a layer's operator and output shape, e.g. "Conv · 64×55×55" */
+        g_value_take_string (value, g_strdup_printf (_("%s · %s"), self->op, self->shape));
+      break;
+    case LAYER_PROP_MEAN:
+      g_value_set_double (value, self->mean);
+      break;
+    case LAYER_PROP_MEAN_FRACTION:
+      g_value_set_double (value, isnan (self->mean) ? 0.0 : self->mean_fraction);
+      break;
+    case LAYER_PROP_HAS_MEAN:
+      g_value_set_boolean (value, !isnan (self->mean));
+      break;
+    case LAYER_PROP_TOOLTIP:
+      if (isnan (self->mean))
+        g_value_set_string (value, self->name);
+      else
+        /* TRANSLATORS: tooltip of a layer: its name, then the mean of its
+         * output for the current image */
+        g_value_take_string (value, g_strdup_printf (_("%s\nMean activation %.4g"),
+                                                     self->name, self->mean));
+      break;
+    case LAYER_PROP_IS_BLOCK:
+      g_value_set_boolean (value, self->children != NULL);
+      break;
+    case LAYER_PROP_LABEL:
+      g_value_set_string (value, self->label ? self->label : self->name);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -124,12 +169,31 @@ lens_layer_item_class_init (LensLayerItemClass *klass)
     g_param_spec_string ("shape", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   layer_props[LAYER_PROP_DETAILS] =
     g_param_spec_string ("details", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  layer_props[LAYER_PROP_MEAN] =
+    g_param_spec_double ("mean", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  layer_props[LAYER_PROP_MEAN_FRACTION] =
+    g_param_spec_double ("mean-fraction", NULL, NULL, 0.0, 1.0, 0.0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  layer_props[LAYER_PROP_HAS_MEAN] =
+    g_param_spec_boolean ("has-mean", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  layer_props[LAYER_PROP_TOOLTIP] =
+    g_param_spec_string ("tooltip", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  layer_props[LAYER_PROP_LABEL] =
+    g_param_spec_string ("label", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  layer_props[LAYER_PROP_IS_BLOCK] =
+    g_param_spec_boolean ("is-block", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, LAYER_N_PROPS, layer_props);
 }
 
 static void
 lens_layer_item_init (LensLayerItem *self)
 {
+  self->mean = NAN;
 }
 
 LensLayerItem *
@@ -171,6 +235,99 @@ lens_layer_item_get_shape (LensLayerItem *self)
 {
   g_return_val_if_fail (LENS_IS_LAYER_ITEM (self), NULL);
   return self->shape;
+}
+
+LensLayerItem *
+lens_layer_item_new_block (const char    *name,
+                           LensLayerItem *first,
+                           LensLayerItem *last,
+                           guint          n_layers,
+                           GListStore    *children)
+{
+  LensLayerItem *self;
+
+  g_return_val_if_fail (LENS_IS_LAYER_ITEM (first) && LENS_IS_LAYER_ITEM (last), NULL);
+  g_return_val_if_fail (G_IS_LIST_STORE (children), NULL);
+
+  self = g_object_new (LENS_TYPE_LAYER_ITEM, NULL);
+  self->index = first->index;
+  self->name = g_strdup (name);
+  self->op = g_strdup ("");
+  self->shape = g_strdup (last->shape);
+  self->n_layers = n_layers;
+  self->children = g_object_ref (children);
+  return self;
+}
+
+void
+lens_layer_item_set_label (LensLayerItem *self,
+                           const char    *label)
+{
+  g_return_if_fail (LENS_IS_LAYER_ITEM (self));
+
+  if (g_strcmp0 (self->label, label) == 0)
+    return;
+  g_free (self->label);
+  self->label = g_strdup (label);
+  g_object_notify_by_pspec (G_OBJECT (self), layer_props[LAYER_PROP_LABEL]);
+}
+
+gboolean
+lens_layer_item_is_block (LensLayerItem *self)
+{
+  g_return_val_if_fail (LENS_IS_LAYER_ITEM (self), FALSE);
+  return self->children != NULL;
+}
+
+GListModel *
+lens_layer_item_get_children (LensLayerItem *self)
+{
+  g_return_val_if_fail (LENS_IS_LAYER_ITEM (self), NULL);
+  return self->children ? G_LIST_MODEL (self->children) : NULL;
+}
+
+guint
+lens_layer_item_get_n_layers (LensLayerItem *self)
+{
+  g_return_val_if_fail (LENS_IS_LAYER_ITEM (self), 0);
+  return self->children ? self->n_layers : 1;
+}
+
+double
+lens_layer_item_get_mean (LensLayerItem *self)
+{
+  g_return_val_if_fail (LENS_IS_LAYER_ITEM (self), NAN);
+  return self->mean;
+}
+
+double
+lens_layer_item_get_mean_fraction (LensLayerItem *self)
+{
+  g_return_val_if_fail (LENS_IS_LAYER_ITEM (self), 0.0);
+  return isnan (self->mean) ? 0.0 : self->mean_fraction;
+}
+
+void
+lens_layer_item_set_mean (LensLayerItem *self,
+                          double         mean,
+                          double         fraction)
+{
+  gboolean had;
+
+  g_return_if_fail (LENS_IS_LAYER_ITEM (self));
+
+  fraction = isnan (fraction) ? 0.0 : CLAMP (fraction, 0.0, 1.0);
+  if ((isnan (mean) && isnan (self->mean)) ||
+      (mean == self->mean && fraction == self->mean_fraction))
+    return;
+  had = !isnan (self->mean);
+  self->mean = mean;
+  self->mean_fraction = fraction;
+  g_object_notify_by_pspec (G_OBJECT (self), layer_props[LAYER_PROP_MEAN]);
+  g_object_notify_by_pspec (G_OBJECT (self), layer_props[LAYER_PROP_MEAN_FRACTION]);
+  g_object_notify_by_pspec (G_OBJECT (self), layer_props[LAYER_PROP_TOOLTIP]);
+  if (had != !isnan (mean))
+    g_object_notify_by_pspec (G_OBJECT (self), layer_props[LAYER_PROP_HAS_MEAN]);
 }
 
 /* LensChannelItem */

@@ -32,6 +32,28 @@ guint          lens_layer_item_get_index (LensLayerItem *self);
 const char    *lens_layer_item_get_name  (LensLayerItem *self);
 const char    *lens_layer_item_get_op    (LensLayerItem *self);
 const char    *lens_layer_item_get_shape (LensLayerItem *self);
+/* A foldable block of rows (e.g. a residual stage): `children` holds
+ * LensLayerItems (layers or nested blocks) from `first` to `last`. */
+LensLayerItem *lens_layer_item_new_block (const char    *name,
+                                          LensLayerItem *first,
+                                          LensLayerItem *last,
+                                          guint          n_layers,
+                                          GListStore    *children);
+gboolean       lens_layer_item_is_block  (LensLayerItem *self);
+/* The text of the row (NULL: the name); inside a block, the name without
+ * the block's prefix. */
+void           lens_layer_item_set_label (LensLayerItem *self,
+                                          const char    *label);
+/* NULL for a layer. */
+GListModel    *lens_layer_item_get_children (LensLayerItem *self);
+guint          lens_layer_item_get_n_layers (LensLayerItem *self);
+/* The mean of the layer's output for the current image (NAN: not known);
+ * fraction (0..1) is the length of its bar. */
+double         lens_layer_item_get_mean  (LensLayerItem *self);
+double         lens_layer_item_get_mean_fraction (LensLayerItem *self);
+void           lens_layer_item_set_mean  (LensLayerItem *self,
+                                          double         mean,
+                                          double         fraction);
 
 #define LENS_TYPE_CHANNEL_ITEM (lens_channel_item_get_type ())
 G_DECLARE_FINAL_TYPE (LensChannelItem, lens_channel_item, LENS, CHANNEL_ITEM, GObject)

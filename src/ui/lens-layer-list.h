@@ -1,4 +1,4 @@
-/* lens-layer-list.h: the model's layers (left pane) */
+/* lens-layer-list.h: the model's layers as a foldable tree (left pane) */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -10,9 +10,18 @@ G_BEGIN_DECLS
 #define LENS_TYPE_LAYER_LIST (lens_layer_list_get_type ())
 G_DECLARE_FINAL_TYPE (LensLayerList, lens_layer_list, LENS, LAYER_LIST, GtkWidget)
 
-LensDocument *lens_layer_list_get_document (LensLayerList *self);
-void          lens_layer_list_set_document (LensLayerList *self,
-                                            LensDocument  *document);
-GtkListView  *lens_layer_list_get_list_view (LensLayerList *self);
+LensDocument     *lens_layer_list_get_document   (LensLayerList *self);
+void              lens_layer_list_set_document   (LensLayerList *self,
+                                                  LensDocument  *document);
+GtkListView      *lens_layer_list_get_list_view  (LensLayerList *self);
+/* The rows shown: GtkTreeListRows of LensLayerItems (layers and blocks). */
+GtkTreeListModel *lens_layer_list_get_tree       (LensLayerList *self);
+/* The mean activation of `layer` for the current image (NAN: not known
+ * yet); the list learns it from every layer's maps as they arrive. */
+double            lens_layer_list_get_layer_mean (LensLayerList *self,
+                                                  guint          layer);
+void              lens_layer_list_set_layer_mean (LensLayerList *self,
+                                                  guint          layer,
+                                                  double         mean);
 
 G_END_DECLS

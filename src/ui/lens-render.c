@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lens-file.h"
 #include "lens-render.h"
 
 #if HAVE_LENS_IMAGE
@@ -502,6 +503,17 @@ lens_top_k (const float *scores,
   return found;
 }
 
+#if !HAVE_LENS_IMAGE
+static cairo_status_t
+append_png_bytes (void                *closure,
+                  const unsigned char *data,
+                  unsigned int         length)
+{
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+#endif
+
 gboolean
 lens_surface_save_png (cairo_surface_t    *surface,
                        const char         *path,
@@ -539,18 +551,16 @@ lens_surface_save_png (cairo_surface_t    *surface,
   return lens_png_save_rgb (path, rgb, width, height, width * 3, text_kv, error);
 #else
   {
-    /* Fallback until the engine's PNG writer exists: cairo's writer into
-     * a temporary file beside the target, then an atomic rename. */
-    g_autofree char *tmp = g_strconcat (path, ".part", NULL);
-    cairo_status_t status = cairo_surface_write_to_png (surface, tmp);
+    /* Fallback until the engine's PNG writer exists: cairo encodes into
+     * memory, the engine's atomic writer puts it on disk. */
+    g_autoptr(GByteArray) png = g_byte_array_new ();
 
-    if (status != CAIRO_STATUS_SUCCESS || g_rename (tmp, path) != 0)
+    if (cairo_surface_write_to_png_stream (surface, append_png_bytes, png) != CAIRO_STATUS_SUCCESS)
       {
-        g_unlink (tmp);
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not write “%s”", path);
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not encode “%s”", path);
         return FALSE;
       }
-    return TRUE;
+    return lens_file_write_atomic (path, png->data, png->len, error);
   }
 #endif
 }

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "lens-export.h"
+#include "lens-window-export.h"
 #include "lens-window-private.h"
 
 static void
@@ -26,16 +27,19 @@ lens_window_update_actions (LensWindow *self)
   LensTraceInfo *trace = lens_document_get_trace (self->document);
   LensLayerMaps *maps = lens_document_get_maps (self->document);
   int layer = lens_document_get_selected_layer (self->document);
-  int channel = lens_document_get_selected_channel (self->document);
+  /* channels step in the grid's order, which may be by activation */
+  int channel = lens_feature_grid_get_position (self->feature_grid);
   gboolean exporting = self->export_cancellable != NULL;
 
   set_enabled (self, "open-image", model != NULL);
   set_enabled (self, "export", !exporting && (maps != NULL || (trace != NULL && trace->input)));
+  set_enabled (self, "export-as", !exporting && trace != NULL);
   set_enabled (self, "previous-layer", model != NULL && layer > 0);
   set_enabled (self, "next-layer", model != NULL && layer + 1 < (int) model->n_layers);
   set_enabled (self, "previous-channel", maps != NULL && channel > 0);
   set_enabled (self, "next-channel", maps != NULL && channel + 1 < (int) maps->n_channels);
   set_enabled (self, "focus-channels", maps != NULL);
+  set_enabled (self, "project", maps != NULL && lens_document_get_selected_channel (self->document) >= 0);
   set_enabled (self, "sweep", trace != NULL && !lens_document_get_sweeping (self->document));
   set_enabled (self, "cancel-sweep", lens_document_get_sweeping (self->document));
 }
@@ -167,112 +171,42 @@ open_image_activated (GSimpleAction *action,
   gtk_native_dialog_show (self->chooser);
 }
 
-static void
-on_export_done (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(LensWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
-  g_autofree char *path = g_steal_pointer (&self->export_path);
-
-  /* cancelled only when the window went away: nothing left to update */
-  if (!lens_export_png_finish (result, &error) &&
-      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  g_clear_object (&self->export_cancellable);
-  if (error != NULL)
-    message = g_strdup_printf (_("Could not export the figure: %s"), error->message);
-  else
-    {
-      g_autofree char *name = g_path_get_basename (path);
-
-      message = g_strdup_printf (_("Exported “%s”"), name);
-    }
-  lens_window_show_message (self, message);
-  lens_window_update_actions (self);
-}
-
-static void
-lens_window_export_to (LensWindow *self,
-                       const char *path)
-{
-  LensModelInfo *model = lens_document_get_model (self->document);
-  LensTraceInfo *trace = lens_document_get_trace (self->document);
-  LensLayerMaps *maps = lens_document_get_maps (self->document);
-  g_autoptr(GStrvBuilder) kv = g_strv_builder_new ();
-  g_auto(GStrv) text = NULL;
-
-  g_strv_builder_add_many (kv, "Software", "ConvLens " PACKAGE_VERSION, NULL);
-  if (model != NULL)
-    {
-      g_autofree char *name = g_path_get_basename (model->path);
-
-      g_strv_builder_add_many (kv, "Model", name, NULL);
-    }
-  if (trace != NULL && trace->image_path != NULL)
-    {
-      g_autofree char *name = g_path_get_basename (trace->image_path);
-
-      g_strv_builder_add_many (kv, "Image", name, NULL);
-    }
-  if (maps != NULL && model != NULL)
-    g_strv_builder_add_many (kv, "Layer", model->layers[maps->layer].name,
-                             "Op", model->layers[maps->layer].op,
-                             "Normalisation",
-                             maps->norm == LENS_NORM_SHARED ? "shared" : "per channel", NULL);
-  text = g_strv_builder_end (kv);
-
-  g_free (self->export_path);
-  self->export_path = g_strdup (path);
-  self->export_cancellable = g_cancellable_new ();
-  lens_export_png_async (maps, trace ? trace->input : NULL, path, (const char * const *) text,
-                         self->export_cancellable, on_export_done, g_object_ref (self));
-  lens_window_update_actions (self);
-}
-
-static void
-on_export_response (LensWindow *self,
-                    int         response)
-{
-  g_autoptr(GFile) file = take_chooser_file (self, response);
-  g_autofree char *path = NULL;
-
-  if (file == NULL)
-    return;
-  path = g_file_get_path (file);
-  if (path == NULL)
-    {
-      lens_window_show_message (self, _("Only local files can be written"));
-      return;
-    }
-  lens_window_export_to (self, path);
-}
-
+/* win.export(s): '' opens the Export dialog; a path exports what the
+ * window shows (the grid, else the input) there (tests, scripts). */
 static void
 export_activated (GSimpleAction *action,
                   GVariant      *param,
                   gpointer       user_data)
 {
   LensWindow *self = user_data;
-  static const char * const mime[] = { "image/png", NULL };
-  g_autofree char *name = lens_window_suggest_export_name (self);
-  GtkFileChooser *chooser;
+  const char *path = param != NULL ? g_variant_get_string (param, NULL) : "";
 
-  /* a string parameter is the target path (tests, scripts) */
-  if (param != NULL && g_variant_get_string (param, NULL)[0] != '\0')
+  if (path[0] != '\0')
+    lens_window_export_to (self, lens_window_default_export (self), 0, path);
+  else
+    lens_window_show_export_dialog (self);
+}
+
+/* win.export-as((sis)): kind name, scale (0: automatic), path. */
+static void
+export_as_activated (GSimpleAction *action,
+                     GVariant      *param,
+                     gpointer       user_data)
+{
+  LensWindow *self = user_data;
+  const char *name, *path;
+  LensExportKind kind;
+  int scale;
+
+  g_variant_get (param, "(&si&s)", &name, &scale, &path);
+  if (!lens_export_kind_from_string (name, &kind))
     {
-      lens_window_export_to (self, g_variant_get_string (param, NULL));
+      g_autofree char *message = g_strdup_printf (_("Unknown kind of export “%s”"), name);
+
+      lens_window_show_message (self, message);
       return;
     }
-
-  chooser = lens_window_new_chooser (self, _("Export Figure"), GTK_FILE_CHOOSER_ACTION_SAVE,
-                                     _("_Export"), G_CALLBACK (on_export_response));
-  add_filter (chooser, _("PNG Images"), mime, NULL);
-  gtk_file_chooser_set_current_name (chooser, name);
-  gtk_native_dialog_show (self->chooser);
+  lens_window_export_to (self, kind, scale, path);
 }
 
 static void
@@ -281,24 +215,15 @@ step_layer (LensWindow *self,
 {
   int layer = lens_document_get_selected_layer (self->document);
 
+  /* the layer tree unfolds and scrolls to it */
   lens_document_select_layer (self->document, MAX (0, layer + delta));
-  layer = lens_document_get_selected_layer (self->document);
-  if (layer >= 0)
-    gtk_widget_activate_action (GTK_WIDGET (lens_layer_list_get_list_view (self->layer_list)),
-                                "list.scroll-to-item", "u", (guint) layer);
 }
 
 static void
 step_channel (LensWindow *self,
               int         delta)
 {
-  int channel = lens_document_get_selected_channel (self->document);
-
-  lens_document_select_channel (self->document, MAX (0, channel + delta));
-  channel = lens_document_get_selected_channel (self->document);
-  if (channel >= 0)
-    gtk_widget_activate_action (GTK_WIDGET (lens_feature_grid_get_grid_view (self->feature_grid)),
-                                "list.scroll-to-item", "u", (guint) channel);
+  lens_feature_grid_step (self->feature_grid, delta);
 }
 
 static void
@@ -347,6 +272,40 @@ cancel_job_activated (GSimpleAction *a, GVariant *p, gpointer user_data)
   LensWindow *self = user_data;
 
   lens_document_cancel_jobs (self->document);
+}
+
+static void
+project_activated (GSimpleAction *a, GVariant *p, gpointer user_data)
+{
+  LensWindow *self = user_data;
+
+  lens_document_project (self->document);
+}
+
+/* Ctrl+plus/minus/0 zoom the image of the view shown. */
+static gboolean
+on_zoom_key (GtkWidget *widget,
+             GVariant  *args,
+             gpointer   user_data)
+{
+  LensWindow *self = LENS_WINDOW (widget);
+  LensImageCanvas *canvas = self->input_canvas;
+
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "occlusion") == 0)
+    canvas = self->occlusion_canvas;
+  return gtk_widget_activate_action (GTK_WIDGET (canvas), g_variant_get_string (args, NULL), NULL);
+}
+
+static void
+add_zoom_shortcut (GtkShortcutController *controller,
+                   const char            *triggers,
+                   const char            *action)
+{
+  GtkShortcut *shortcut = gtk_shortcut_new (gtk_shortcut_trigger_parse_string (triggers),
+                                            gtk_callback_action_new (on_zoom_key, NULL, NULL));
+
+  gtk_shortcut_set_arguments (shortcut, g_variant_new_string (action));
+  gtk_shortcut_controller_add_shortcut (controller, shortcut);
 }
 
 static void
@@ -413,11 +372,13 @@ lens_window_actions_init (LensWindow *self)
     { "open-model", open_model_activated },
     { "open-image", open_image_activated },
     { "export", export_activated, "s" },
+    { "export-as", export_as_activated, "(sis)" },
     { "next-layer", next_layer_activated },
     { "previous-layer", previous_layer_activated },
     { "next-channel", next_channel_activated },
     { "previous-channel", previous_channel_activated },
     { "focus-channels", focus_channels_activated },
+    { "project", project_activated },
     { "sweep", sweep_activated },
     { "cancel-sweep", cancel_sweep_activated },
     { "cancel-job", cancel_job_activated },
@@ -441,6 +402,13 @@ lens_window_actions_init (LensWindow *self)
    * dialogs had their turn */
   escape = GTK_SHORTCUT_CONTROLLER (gtk_shortcut_controller_new ());
   add_shortcut (escape, GDK_KEY_Escape, gtk_named_action_new ("win.cancel-job"), NULL);
+  /* Enter projects the selected channel when the focused widget has no
+   * use for it (the grid and the layer tree project on their own) */
+  add_shortcut (escape, GDK_KEY_Return, gtk_named_action_new ("win.project"), NULL);
+  add_shortcut (escape, GDK_KEY_KP_Enter, gtk_named_action_new ("win.project"), NULL);
+  add_zoom_shortcut (escape, "<Control>plus|<Control>equal|<Control>KP_Add", "canvas.zoom-in");
+  add_zoom_shortcut (escape, "<Control>minus|<Control>KP_Subtract", "canvas.zoom-out");
+  add_zoom_shortcut (escape, "<Control>0|<Control>KP_0", "canvas.zoom-reset");
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (escape));
 
   /* Page Up/Down pick the layer wherever the focus is (the lists would

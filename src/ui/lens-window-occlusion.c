@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "lens-colormap.h"
 #include "lens-window-private.h"
 
 typedef enum
@@ -28,8 +29,8 @@ static const guint32 class_colors[] = {
   0x26a269, 0xff7800, 0x813d9c, 0x99c1f1, 0x5e5c64,
 };
 
-static guint32
-class_color (int klass)
+guint32
+lens_window_class_color (int klass)
 {
   return class_colors[(guint) klass % G_N_ELEMENTS (class_colors)];
 }
@@ -257,7 +258,7 @@ update_sweep (LensWindow *self)
       rgb = g_malloc ((gsize) n * 3);
       for (int i = 0; i < n; i++)
         {
-          guint32 c = class_color (map->top_class[i]);
+          guint32 c = lens_window_class_color (map->top_class[i]);
           gboolean seen = FALSE;
 
           rgb[i * 3] = c >> 16;
@@ -272,22 +273,12 @@ update_sweep (LensWindow *self)
   else
     {
       float *v = sweep_values (sweep, kind);
-      LensShape shape = { 0 };
-      g_autoptr(LensTensor) view = NULL;
-      int w, h;
+      float lo, hi;
 
-      shape.ndim = 2;
-      shape.dims[0] = map->n_y;
-      shape.dims[1] = map->n_x;
-      view = lens_tensor_new_view (LENS_DTYPE_FLOAT32, &shape, v);
-      rgb = lens_heatmap_to_rgb (view, &w, &h);
-      self->heat_lo = INFINITY;
-      self->heat_hi = -INFINITY;
-      for (int i = 0; i < n; i++)
-        {
-          self->heat_lo = MIN (self->heat_lo, v[i]);
-          self->heat_hi = MAX (self->heat_hi, v[i]);
-        }
+      /* the "colour-map" setting; viridis is the engine's */
+      rgb = lens_colormap_apply (lens_window_get_colormap (self), v, n, &lo, &hi);
+      self->heat_lo = lo;
+      self->heat_hi = hi;
     }
   pixels = lens_pixels_new_from_rgb8 (rgb, map->n_x, map->n_y);
 
@@ -362,7 +353,7 @@ draw_legend (GtkDrawingArea *area,
           if (x + 18 + w > width)
             break;
           cairo_rectangle (cr, x, 4, 14, 14);
-          set_source_rgb (cr, class_color (klass));
+          set_source_rgb (cr, lens_window_class_color (klass));
           cairo_fill (cr);
           draw_text (widget, cr, x + 18, 2, name, 0);
           x += 18 + w + 14;
@@ -371,23 +362,16 @@ draw_legend (GtkDrawingArea *area,
     }
 
   {
-    /* viridis from the lowest to the highest value of the map */
+    /* the colour map from the lowest to the highest value of the map */
     float ramp[256];
-    LensShape shape = { 0 };
-    g_autoptr(LensTensor) view = NULL;
     g_autofree guint8 *rgb = NULL;
     g_autofree char *lo = NULL;
     g_autofree char *hi = NULL;
     double bar_w = MAX (width - 2, 1);
-    int w, h;
 
     for (int i = 0; i < 256; i++)
       ramp[i] = (float) i;
-    shape.ndim = 2;
-    shape.dims[0] = 1;
-    shape.dims[1] = 256;
-    view = lens_tensor_new_view (LENS_DTYPE_FLOAT32, &shape, ramp);
-    rgb = lens_heatmap_to_rgb (view, &w, &h);
+    rgb = lens_colormap_apply (lens_window_get_colormap (self), ramp, 256, NULL, NULL);
     for (int i = 0; i < 256; i++)
       {
         cairo_rectangle (cr, 1 + bar_w * i / 256.0, 2, bar_w / 256.0 + 0.5, 14);

@@ -1,6 +1,7 @@
 /* lens-window-private.h: LensWindow's fields, for its own files and tests */
 #pragma once
 
+#include "lens-colormap.h"
 #include "lens-feature-grid.h"
 #include "lens-image-canvas.h"
 #include "lens-layer-list.h"
@@ -53,6 +54,9 @@ struct _LensWindow
   LensDocument         *document;
   GSettings            *settings;       /* NULL when the schema is not installed */
 
+  /* recent files (lens-window-settings.c) */
+  GMenu                *recent_menu;    /* template: the Open Recent submenu */
+
   /* jobs */
   GtkNativeDialog      *chooser;        /* the open/save dialog being shown */
   GCancellable         *export_cancellable;
@@ -77,6 +81,20 @@ LensPixels *lens_window_get_heat_map (LensWindow *self);
 void lens_window_update_actions (LensWindow *self);
 void lens_window_show_message   (LensWindow *self,
                                  const char *message);
+/* The colour of class `klass` in the most-probable-class map. */
+guint32 lens_window_class_color (int klass);
+
+/* lens-window-settings.c: GSettings glue beyond the bindings — recent
+ * models and images, the colour map, the number of threads. */
+void lens_window_settings_init  (LensWindow *self);
+/* Puts path first in the recent list `key` ("recent-models",
+ * "recent-images"). */
+void lens_window_add_recent     (LensWindow *self,
+                                 const char *key,
+                                 const char *path);
+/* The "colour-map" setting (viridis without settings). */
+LensColormap lens_window_get_colormap (LensWindow *self);
+
 /* A file name for an export of what the window shows (owned). */
 char *lens_window_suggest_export_name (LensWindow *self);
 

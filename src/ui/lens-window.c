@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "lens-frame-trace.h"
 #include "lens-window-private.h"
 
 G_DEFINE_FINAL_TYPE (LensWindow, lens_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -56,6 +57,7 @@ lens_window_update_title (LensWindow *self)
 
   if (self->settings != NULL)
     g_settings_set_string (self->settings, "last-model", model->path);
+  lens_window_add_recent (self, "recent-models", model->path);
 }
 
 static void
@@ -86,6 +88,7 @@ lens_window_update_input (LensWindow *self)
 
   if (self->settings != NULL)
     g_settings_set_string (self->settings, "last-image", trace->image_path);
+  lens_window_add_recent (self, "recent-images", trace->image_path);
 }
 
 static void
@@ -178,8 +181,27 @@ on_channel_activated (LensWindow  *self,
                       guint        position,
                       GtkGridView *view)
 {
-  lens_document_select_channel (self->document, (int) position);
+  /* the grid may be sorted: the position is not the channel */
+  lens_document_select_channel (self->document,
+                                lens_feature_grid_get_channel_at (self->feature_grid, position));
   lens_document_project (self->document);
+}
+
+/* GTK gives the first focusable widget the focus when the window opens:
+ * a header bar button (or the empty page's button, soon hidden), where
+ * Enter would open a file chooser.  Once there are feature maps to look
+ * at, the keyboard belongs to them, unless the user put it elsewhere. */
+static void
+lens_window_place_focus (LensWindow *self)
+{
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  GtkWidget *grid = GTK_WIDGET (lens_feature_grid_get_grid_view (self->feature_grid));
+
+  if (lens_document_get_maps (self->document) == NULL || !gtk_widget_get_mapped (grid))
+    return;
+  if (focus == NULL || !gtk_widget_get_mapped (focus) ||
+      gtk_widget_get_ancestor (focus, ADW_TYPE_HEADER_BAR) != NULL)
+    gtk_widget_grab_focus (grid);
 }
 
 static void
@@ -200,6 +222,8 @@ on_document_changed (LensWindow *self,
     lens_window_update_input (self);
   else if (g_str_equal (name, "maps") || g_str_equal (name, "selected-channel"))
     lens_window_update_channel (self);
+  if (g_str_equal (name, "maps"))
+    lens_window_place_focus (self);
   else if (g_str_equal (name, "busy"))
     gtk_spinner_set_spinning (self->spinner, lens_document_get_busy (self->document));
 
@@ -497,6 +521,7 @@ lens_window_class_init (LensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LensWindow, target_label);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, feature_label);
   gtk_widget_class_bind_template_child (widget_class, LensWindow, occlusion_predictions);
+  gtk_widget_class_bind_template_child (widget_class, LensWindow, recent_menu);
 }
 
 static void
@@ -537,6 +562,8 @@ lens_window_init (LensWindow *self)
   lens_window_occlusion_init (self);
   lens_window_actions_init (self);
   lens_window_setup_settings (self);
+  lens_window_settings_init (self);
+  lens_frame_trace_attach (self);
   lens_window_update_projection (self);
   lens_window_update_title (self);
   lens_window_update_input (self);

@@ -1,8 +1,9 @@
 /* fuzz-onnx.c: libFuzzer target for the ONNX loader.
  *
  * Each input is handed to lens_net_load_onnx_data() as a whole model file
- * (no folder, so external-data references must fail cleanly) with a
- * 256 MiB memory budget.  The target checks the loader's contract, not
+ * with a 256 MiB memory budget; its folder is a private sandbox holding
+ * one data file, so external-data references either load from there or
+ * fail cleanly (a location outside the folder must be refused).  The target checks the loader's contract, not
  * only that nothing crashes:
  *   - a failed load returns NULL and sets a GError with a message;
  *   - a successful load sets no GError, and every query on the net works;
@@ -15,11 +16,7 @@
  * and undefined behaviour. */
 #define G_LOG_DOMAIN "fuzz-onnx"
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "fuzz-common.h"
 #include "lens-net.h"
 
 #define FUZZ_MEMORY_BUDGET ((gsize) 256 << 20)
@@ -31,42 +28,36 @@
 #define FUZZ_MAX_TRACE_BYTES ((gsize) 16 << 20)
 #define FUZZ_MAX_FLOPS ((guint64) 1000000000)
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+/* The model's folder is SANDBOX/model: external-data references resolve
+ * inside it (and nowhere else).  It holds "weights.bin" (WEIGHTS_FLOATS
+ * small floats, which the seeds with external data refer to) and an
+ * empty "empty.bin".  SANDBOX/secret.bin, outside the model's folder, is
+ * filled with SECRET_VALUE: a loaded constant holding that value means a
+ * reference escaped the folder. */
+#define WEIGHTS_FLOATS 1024
+#define SECRET_VALUE 12345.0f
 
-G_GNUC_NORETURN static void
-fuzz_fail (const char *what,
-           const char *detail)
-{
-  fprintf (stderr, "fuzz-onnx: contract violated: %s%s%s\n", what,
-           detail != NULL ? ": " : "", detail != NULL ? detail : "");
-  abort ();
-}
-
-/* Every log message at warning level or above is a finding. */
-static GLogWriterOutput
-fuzz_log_writer (GLogLevelFlags   level,
-                 const GLogField *fields,
-                 gsize            n_fields,
-                 gpointer         user_data)
-{
-  const char *message = NULL;
-
-  if (!(level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)))
-    return G_LOG_WRITER_HANDLED;
-  for (gsize i = 0; i < n_fields; i++)
-    if (strcmp (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
-      message = fields[i].value;
-  fuzz_fail ("the engine logged a warning or critical", message);
-}
+static char *model_dir;
 
 int
 LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
 {
-  g_log_set_writer_func (fuzz_log_writer, NULL, NULL);
+  float weights[WEIGHTS_FLOATS];
+  float secret[WEIGHTS_FLOATS];
+
+  fuzz_init_logging ("fuzz-onnx");
   /* One BLAS thread: reproducible, and no thread pool under ASan */
   lens_set_threads (1);
+  fuzz_sandbox_new ();
+  for (int i = 0; i < WEIGHTS_FLOATS; i++)
+    weights[i] = (float) ((i % 17) - 8) / 64.0f;
+  for (int i = 0; i < WEIGHTS_FLOATS; i++)
+    secret[i] = SECRET_VALUE;
+  fuzz_sandbox_write ("model/weights.bin", weights, sizeof weights);
+  fuzz_sandbox_write ("model/empty.bin", "", 0);
+  fuzz_sandbox_write ("secret.bin", secret, sizeof secret);
+  model_dir = g_build_filename (fuzz_sandbox_dir, "model", NULL);
   return 0;
 }
 
@@ -75,12 +66,18 @@ check_error (gboolean    ok,
              GError     *error,
              const char *what)
 {
-  if (ok && error != NULL)
-    fuzz_fail (what, "succeeded but set a GError");
-  if (!ok && error == NULL)
-    fuzz_fail (what, "failed without setting a GError");
-  if (!ok && (error->message == NULL || error->message[0] == '\0'))
-    fuzz_fail (what, "failed with an empty GError message");
+  fuzz_check_error (ok, error, 0, what);
+}
+
+/* No constant may hold data read from outside the model's folder. */
+static void
+check_no_secret (const LensTensor *t)
+{
+  if (t == NULL || t->dtype != LENS_DTYPE_FLOAT32)
+    return;
+  for (gsize i = 0, n = lens_shape_numel (&t->shape); i < n && i < 4; i++)
+    if (((const float *) t->data)[i] == SECRET_VALUE)
+      fuzz_fail ("external data", "a constant holds the contents of a file outside the model's folder");
 }
 
 /* Walks every query of a loaded net; values must be consistent. */
@@ -111,7 +108,7 @@ walk_net (LensNet *net)
       if (shape->ndim < 0 || shape->ndim > LENS_MAX_DIMS)
         fuzz_fail ("value query", "rank out of range");
       text = lens_shape_to_string (shape);
-      (void) lens_net_value_get_constant (net, (int) v);
+      check_no_secret (lens_net_value_get_constant (net, (int) v));
       if (lens_net_find_value (net, name) < 0)
         fuzz_fail ("lens_net_find_value", name);
     }
@@ -179,7 +176,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   guint64 flops;
 
   opts.memory_budget = FUZZ_MEMORY_BUDGET;
-  net = lens_net_load_onnx_data (data, size, NULL, &opts, &error);
+  net = lens_net_load_onnx_data (data, size, model_dir, &opts, &error);
   check_error (net != NULL, error, "lens_net_load_onnx_data");
   if (net == NULL)
     {

@@ -111,7 +111,7 @@ def main():
     proc = subprocess.Popen([exe, model, image], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    print('1..15', flush=True)
+    print(f'1..{17 + N_BROWSE}', flush=True)
     try:
         drive(proc, pyatspi, expected, outdir)
     finally:
@@ -135,6 +135,8 @@ def main():
         proc.wait(timeout=10)
     finally:
         finish(proc)
+    env.pop('LANGUAGE', None)
+    browse(exe, env, image, outdir, pyatspi)
     return 1 if failed else 0
 
 
@@ -244,6 +246,7 @@ def drive(proc, pyatspi, expected, outdir):
         cap6.name if cap6 else 'no caption')
 
     projection_and_occlusion(app, pyatspi, outdir)
+    export_dialog(app, pyatspi, outdir)
 
     run('xdotool', 'key', 'ctrl+q')
     try:
@@ -337,6 +340,74 @@ def projection_and_occlusion(app, pyatspi, outdir):
         f'Sweep runs to 100 % and a heat map covers the image ({ae} pixels changed)')
 
 
+def png_info(path):
+    """(width, height, {key: value} of the tEXt chunks) of a PNG file."""
+    import struct
+    with open(path, 'rb') as f:
+        data = f.read()
+    if data[:8] != b'\x89PNG\r\n\x1a\n':
+        return None
+    pos, size, text = 8, None, {}
+    while pos + 8 <= len(data):
+        n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b'IHDR':
+            size = struct.unpack('>II', body[:8])
+        elif kind == b'tEXt':
+            key, _, value = body.partition(b'\0')
+            text[key.decode('latin-1')] = value.decode('latin-1')
+        pos += 12 + n
+    return size[0], size[1], text
+
+
+def export_dialog(app, pyatspi, outdir):
+    """Ctrl+E, the Export dialog's own Export… button, a path typed into
+    the file chooser: the heat map of the sweep above is written."""
+    target = os.path.join(outdir, 'exported-heat-map.png')
+    if os.path.exists(target):
+        os.remove(target)
+    run('xdotool', 'key', 'ctrl+e')
+    dialog = poll(lambda: find(app, pyatspi, pyatspi.ROLE_FRAME, lambda n: n == 'Export'),
+                  timeout=10)
+    content = dialog and poll(lambda: find(dialog, pyatspi, pyatspi.ROLE_LABEL,
+                                           lambda n: n.startswith('Heat map with colour bar')),
+                              timeout=5)
+    size = dialog and find(dialog, pyatspi, pyatspi.ROLE_LABEL,
+                           lambda n: re.match(r'^\d+ × \d+ pixels$', n) is not None)
+    time.sleep(0.5)
+    shot(outdir, 'e2e-9-export-dialog.png')
+    if not tap(dialog is not None and content is not None and size is not None,
+               'Ctrl+E opens the Export dialog; after a sweep it offers the heat map '
+               f'({size.name if size else None})'):
+        return
+    # the dialog's own Export… (the window's is behind it), clicked
+    button = find(dialog, pyatspi, pyatspi.ROLE_PUSH_BUTTON, lambda n: n.startswith('Export…'))
+    if button is not None:
+        x, y, w, h = extents(pyatspi, button)
+        run('xdotool', 'mousemove', str(x + w // 2), str(y + h // 2), 'click', '1')
+    # the file chooser: no window manager, so give it the keyboard focus
+    # ourselves, then type the whole path into its Name entry
+    chooser = poll(lambda: subprocess.run(['xdotool', 'search', '--name', '^Export Figure$'],
+                                          capture_output=True, text=True).stdout.split(),
+                   timeout=10)
+    if chooser:
+        time.sleep(0.8)
+        run('xdotool', 'windowfocus', '--sync', chooser[-1])
+        run('xdotool', 'key', 'ctrl+a')
+        run('xdotool', 'type', '--delay', '5', target)
+        time.sleep(0.3)
+        run('xdotool', 'key', 'Return')
+    written = poll(lambda: os.path.exists(target), timeout=10)
+    info = png_info(target) if written else None
+    if not written:
+        shot(outdir, 'e2e-10-export-failed.png')
+        run('xdotool', 'key', 'Escape')
+        run('xdotool', 'key', 'Escape')
+    tap(info is not None and info[0] >= 256 and info[2].get('Kind') == 'heat-map'
+        and info[2].get('Model') == 'tiny.onnx' and info[2].get('Occluder size') == '5',
+        f'the file chooser writes the figure with its settings in text chunks ({info})')
+
+
 def inset(rect, by=8):
     x, y, w, h = rect
     return (x + by, y + by, max(1, w - 2 * by), max(1, h - 2 * by))
@@ -345,6 +416,165 @@ def inset(rect, by=8):
 def close_max(caption, want):
     m = re.search(r'max ([-+0-9.e]+)$', caption)
     return m is not None and abs(float(m.group(1)) - want) <= 1e-3 * max(1.0, abs(want))
+
+
+# Browsing (layer tree, sort, zoom, keys) on a model whose node names carry
+# torchvision's module hierarchy; PyTorch makes it and the expected values.
+N_BROWSE = 5
+
+
+def make_nested(outdir, image):
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(3)
+
+    class Block(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.conv1 = nn.Conv2d(8, 8, 3, padding=1)
+            s.relu = nn.ReLU()
+            s.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+
+        def forward(s, x):
+            return torch.relu(s.conv2(s.relu(s.conv1(x))) + x)
+
+    class Net(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+            s.relu = nn.ReLU()
+            s.layer1 = nn.Sequential(Block(), Block())
+            s.pool = nn.AdaptiveAvgPool2d(1)
+            s.fc = nn.Linear(8, 10)
+
+        def forward(s, x):
+            return s.fc(torch.flatten(s.pool(s.layer1(s.relu(s.conv1(x)))), 1))
+
+    net = Net().eval()
+    path = os.path.join(outdir, 'nested.onnx')
+    torch.onnx.export(net, torch.zeros(1, 3, 32, 32), path, opset_version=13)
+    # the picture as the app feeds it: plain [0,1] RGB
+    data = subprocess.run(['convert', image, '-depth', '8', 'rgb:-'], check=True,
+                          capture_output=True).stdout
+    x = torch.from_numpy(np.frombuffer(data, dtype=np.uint8).reshape(32, 32, 3)
+                         .astype(np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0)
+    with torch.no_grad():
+        maxima = net.conv1(x)[0].amax(dim=(1, 2)).tolist()
+    return path, maxima
+
+
+def browse(exe, env, image, outdir, pyatspi):
+    try:
+        model, maxima = make_nested(outdir, image)
+    except ImportError as e:
+        for _ in range(N_BROWSE):
+            tap(True, f'# SKIP browsing: {e}')
+        return
+    proc = subprocess.Popen([exe, model, image], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        browse_drive(proc, pyatspi, maxima, outdir)
+    finally:
+        finish(proc)
+
+
+def cells(app, pyatspi):
+    """The grid's cells (accessible name = channel index), in screen order."""
+    found = []
+    try:
+        found = [n for n in pyatspi.findAllDescendants(
+            app, lambda n: n is not None and n.getRole() == pyatspi.ROLE_IMAGE
+            and (n.name or '').isdigit())]
+    except Exception:
+        return []
+    pos = [(extents(pyatspi, n), n.name) for n in found]
+    return [name for (e, name) in sorted(pos, key=lambda p: (p[0][1], p[0][0]))
+            if e[2] > 0 and e[3] > 0]
+
+
+def browse_drive(proc, pyatspi, maxima, outdir):
+    title = 'ConvLens — nested.onnx'
+    wid = poll(lambda: subprocess.run(['xdotool', 'search', '--name', f'^{title}$'],
+                                      capture_output=True, text=True).stdout.split())
+    app = poll(lambda: find_app(pyatspi))
+    caption = lambda prefix: find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n.startswith(prefix))
+    ready = bool(wid) and app is not None and poll(lambda: caption('Channel 0 ·')) is not None
+    if not ready:
+        for _ in range(N_BROWSE):
+            tap(False, 'browsing: the nested model\'s window and maps appear')
+        return
+    run('xdotool', 'windowfocus', '--sync', wid[-1])
+    time.sleep(0.5)
+
+    # Enter right after start: projects, and opens no file chooser
+    run('xdotool', 'key', 'Return')
+    time.sleep(1.0)
+    chooser = subprocess.run(['xdotool', 'search', '--name', '^Open (Model|Image)$'],
+                             capture_output=True, text=True).stdout.split()
+    proj = poll(lambda: caption('Deconvnet · channel 0'), timeout=5)
+    tap(not chooser and proj is not None,
+        'Enter at start projects the selected channel instead of opening a file chooser',
+        f'chooser windows {chooser}, projection {proj}')
+
+    # a click on the expander arrow left of "layer1" unfolds the stage
+    block = find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == 'layer1')
+    s0 = shot(outdir, 'browse-0.png')
+    if block is not None:
+        x, y, w, h = extents(pyatspi, block)
+        run('xdotool', 'mousemove', str(x - 12), str(y + h // 2), 'click', '1')
+    inner = poll(lambda: find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == 'layer1.0'),
+                 timeout=5)
+    run('xdotool', 'mousemove', '600', '700')
+    time.sleep(0.5)
+    s1 = shot(outdir, 'browse-1-unfolded.png')
+    rows_changed = 0
+    if block is not None:
+        bx, by, bw, bh = extents(pyatspi, block)
+        region = (0, by + bh + 4, max(bx + bw, 200), 120)
+        a = crop(s0, region, os.path.join(outdir, 'tree-before.png'))
+        b = crop(s1, region, os.path.join(outdir, 'tree-after.png'))
+        rows_changed = float(subprocess.run(['compare', '-metric', 'AE', a, b, 'null:'],
+                                            capture_output=True, text=True).stderr.strip() or 0)
+    tap(block is not None and inner is not None and rows_changed > 100,
+        f'clicking the expander of "layer1" unfolds it ({rows_changed:.0f} pixels changed)')
+
+    # click again: folded
+    if block is not None:
+        x, y, w, h = extents(pyatspi, block)
+        run('xdotool', 'mousemove', str(x - 12), str(y + h // 2), 'click', '1')
+    gone = poll(lambda: find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == 'layer1.0') is None,
+                timeout=5)
+    tap(bool(gone), 'a second click folds "layer1" again')
+
+    # Strongest First: the cells are ordered by PyTorch's per-channel maxima
+    names = ('Sort by activation', 'Strongest First')
+    sort = find(app, pyatspi, pyatspi.ROLE_TOGGLE_BUTTON, lambda n: n in names) or \
+        find(app, pyatspi, pyatspi.ROLE_PUSH_BUTTON, lambda n: n in names)
+    if sort is not None:
+        x, y, w, h = extents(pyatspi, sort)
+        run('xdotool', 'mousemove', str(x + w // 2), str(y + h // 2), 'click', '1')
+    want = [str(c) for c in sorted(range(len(maxima)), key=lambda c: (-maxima[c], c))]
+    got = poll(lambda: (lambda c: c if c == want else None)(cells(app, pyatspi)), timeout=5)
+    tap(sort is not None and got == want,
+        f'"Strongest First" orders the channels by max activation ({want})',
+        f'shown {cells(app, pyatspi)}')
+
+    # Ctrl+plus twice: the input is drawn larger (more pixels of the red disc)
+    run('xdotool', 'mousemove', '600', '700')
+    time.sleep(0.3)
+    before = count_color(shot(outdir, 'browse-2-fit.png'), '#E6281E')
+    run('xdotool', 'key', 'ctrl+plus', 'ctrl+plus')
+    time.sleep(0.8)
+    after = count_color(shot(outdir, 'browse-3-zoomed.png'), '#E6281E')
+    run('xdotool', 'key', 'ctrl+0')
+    time.sleep(0.8)
+    back = count_color(shot(outdir, 'browse-4-fit-again.png'), '#E6281E')
+    tap(after > 1.3 * before and abs(back - before) <= 0.02 * before,
+        f'Ctrl+plus zooms the input in and Ctrl+0 fits it again (red disc {before} -> '
+        f'{after} -> {back} px)')
+    run('xdotool', 'key', 'ctrl+q')
+    proc.wait(timeout=10)
 
 
 if __name__ == '__main__':

@@ -17,6 +17,8 @@
 
 #include "lens-application.h"
 #include "lens-image.h"
+#include "lens-layer-blocks.h"
+#include "lens-net.h"
 #include "lens-occlude.h"
 #include "lens-profile.h"
 #include "lens-project.h"
@@ -174,14 +176,16 @@ test_load_model (void)
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (win)), ==, "ConvLens — tiny.onnx");
   g_assert_cmpstr (gtk_stack_get_visible_child_name (win->main_stack), ==, "model");
 
-  /* the layer list shows the graph's nodes, as onnx lists them */
+  /* the layer list shows the graph's nodes, as onnx lists them (their
+   * names carry no hierarchy: a flat tree) */
   want = json_object_get_array_member (expected, "layers");
   layers = G_LIST_MODEL (gtk_list_view_get_model (lens_layer_list_get_list_view (win->layer_list)));
   g_assert_cmpuint (g_list_model_get_n_items (layers), ==, json_array_get_length (want));
   for (guint i = 0; i < json_array_get_length (want); i++)
     {
       JsonObject *layer = json_array_get_object_element (want, i);
-      g_autoptr(LensLayerItem) item = g_list_model_get_item (layers, i);
+      g_autoptr(GtkTreeListRow) row = g_list_model_get_item (layers, i);
+      g_autoptr(LensLayerItem) item = gtk_tree_list_row_get_item (row);
       g_autofree char *shape = expected_shape (json_object_get_array_member (layer, "shape"));
 
       g_assert_cmpstr (lens_layer_item_get_op (item), ==, json_object_get_string_member (layer, "op"));
@@ -1090,6 +1094,447 @@ test_translation (void)
   setlocale (LC_MESSAGES, "");
 }
 
+/* The layer tree, the grid's sort and the canvas zoom (browsing). */
+
+/* A model whose node names carry torchvision's module hierarchy, made by
+ * PyTorch into dir (FALSE when PyTorch is not there). */
+static gboolean
+make_nested_model (const char *path)
+{
+  static const char script[] =
+    "import sys, torch, torch.nn as nn\n"
+    "torch.manual_seed(1)\n"
+    "class Block(nn.Module):\n"
+    "    def __init__(s):\n"
+    "        super().__init__(); s.conv1 = nn.Conv2d(8, 8, 3, padding=1); s.relu = nn.ReLU()\n"
+    "        s.conv2 = nn.Conv2d(8, 8, 3, padding=1)\n"
+    "    def forward(s, x): return torch.relu(s.conv2(s.relu(s.conv1(x))) + x)\n"
+    "class Net(nn.Module):\n"
+    "    def __init__(s):\n"
+    "        super().__init__(); s.conv1 = nn.Conv2d(3, 8, 3, padding=1); s.relu = nn.ReLU()\n"
+    "        s.layer1 = nn.Sequential(Block(), Block()); s.pool = nn.AdaptiveAvgPool2d(1)\n"
+    "        s.fc = nn.Linear(8, 10)\n"
+    "    def forward(s, x):\n"
+    "        return s.fc(torch.flatten(s.pool(s.layer1(s.relu(s.conv1(x)))), 1))\n"
+    "torch.onnx.export(Net().eval(), torch.zeros(1, 3, 32, 32), sys.argv[1], opset_version=13)\n";
+  const char *argv[] = { "/usr/bin/python3", "-c", script, path, NULL };
+  int status = -1;
+
+  if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
+    return FALSE;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL |
+                     G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL))
+    return FALSE;
+  return g_spawn_check_wait_status (status, NULL) && g_file_test (path, G_FILE_TEST_IS_REGULAR);
+}
+
+/* The rows shown, as "name" for layers and "name+" / "name-" for folded /
+ * unfolded blocks, joined by spaces. */
+static char *
+tree_rows (LensLayerList *list)
+{
+  GListModel *rows = G_LIST_MODEL (lens_layer_list_get_tree (list));
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, i);
+      g_autoptr(LensLayerItem) item = gtk_tree_list_row_get_item (row);
+      g_autofree char *label = NULL;
+
+      g_object_get (item, "label", &label, NULL);
+      g_string_append_printf (s, "%s%s%s", i ? " " : "", label,
+                              !lens_layer_item_is_block (item) ? ""
+                              : gtk_tree_list_row_get_expanded (row) ? "-" : "+");
+    }
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_layer_name_path (void)
+{
+  static const struct { const char *name; const char *path; } cases[] = {
+    { "/layer1/layer1.0/conv1/Conv", "layer1|layer1.0|conv1" },
+    { "/layer1/layer1.0/Add", "layer1|layer1.0" },
+    { "/Relu", "" },
+    { "conv1", "" },
+    { "n12", "" },
+    { "model/block1_conv1/Conv2D", "model|block1_conv1" },
+    { "//a//b/", "a" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(GStrv) path = lens_layer_name_path (cases[i].name);
+      g_autofree char *joined = g_strjoinv ("|", path);
+
+      g_assert_cmpstr (joined, ==, cases[i].path);
+    }
+}
+
+static void
+test_layer_tree (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *model = NULL;
+  g_autofree char *image = fixture ("tiny-image.png");
+  g_autoptr(GFile) model_file = NULL;
+  g_autoptr(GFile) image_file = g_file_new_for_path (image);
+  GListModel *rows;
+  LensWindow *win;
+  LensDocument *doc;
+  char *shown;
+
+  if (!have_fixtures ())
+    return;
+  dir = g_dir_make_tmp ("convlens-tree-XXXXXX", NULL);
+  model = g_build_filename (dir, "nested.onnx", NULL);
+  if (!make_nested_model (model))
+    {
+      g_test_skip ("PyTorch could not export the nested model");
+      return;
+    }
+
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  model_file = g_file_new_for_path (model);
+  lens_window_open_model (win, model_file);
+  g_assert_true (wait_for (has_model, doc));
+  g_assert_cmpuint (lens_document_get_model (doc)->n_layers, ==, 15);
+
+  /* layer 0 is selected: the stage "layer1" (10 nodes in two residual
+   * blocks of 5: conv1, relu, conv2, Add, Relu) starts folded */
+  shown = tree_rows (win->layer_list);
+  g_assert_cmpstr (shown, ==, "/conv1/Conv /relu/Relu layer1+ /pool/GlobalAveragePool "
+                              "/Flatten /fc/Gemm");
+  g_free (shown);
+  rows = G_LIST_MODEL (lens_layer_list_get_tree (win->layer_list));
+  {
+    g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, 2);
+    g_autoptr(LensLayerItem) block = gtk_tree_list_row_get_item (row);
+    g_autofree char *details = NULL;
+
+    g_assert_cmpuint (lens_layer_item_get_n_layers (block), ==, 10);
+    g_object_get (block, "details", &details, NULL);
+    g_assert_cmpstr (details, ==, "10 layers · 8×32×32");
+
+    /* unfold, then fold again */
+    gtk_tree_list_row_set_expanded (row, TRUE);
+    shown = tree_rows (win->layer_list);
+    g_assert_cmpstr (shown, ==, "/conv1/Conv /relu/Relu layer1- layer1.0+ layer1.1+ "
+                                "/pool/GlobalAveragePool /Flatten /fc/Gemm");
+    g_free (shown);
+    gtk_tree_list_row_set_expanded (row, FALSE);
+    g_assert_cmpuint (g_list_model_get_n_items (rows), ==, 6);
+  }
+
+  /* Page Down into the stage unfolds it down to the layer and selects its row */
+  lens_document_select_layer (doc, 1);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "next-layer", NULL);
+  g_assert_cmpint (lens_document_get_selected_layer (doc), ==, 2);
+  shown = tree_rows (win->layer_list);
+  g_assert_cmpstr (shown, ==, "/conv1/Conv /relu/Relu layer1- layer1.0- conv1/Conv relu/Relu "
+                              "conv2/Conv Add Relu layer1.1+ /pool/GlobalAveragePool /Flatten "
+                              "/fc/Gemm");
+  g_free (shown);
+  {
+    GtkSelectionModel *sel = gtk_list_view_get_model (lens_layer_list_get_list_view (win->layer_list));
+    guint pos = gtk_single_selection_get_selected (GTK_SINGLE_SELECTION (sel));
+    g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, pos);
+    g_autoptr(LensLayerItem) item = gtk_tree_list_row_get_item (row);
+
+    g_assert_cmpuint (pos, ==, 4);
+    g_assert_cmpuint (lens_layer_item_get_index (item), ==, 2);
+
+    /* picking a row of the tree selects that layer in the document */
+    gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (sel), 7);
+    g_assert_cmpint (lens_document_get_selected_layer (doc), ==, 5);
+    /* a block's row selects nothing */
+    gtk_single_selection_set_selected (GTK_SINGLE_SELECTION (sel), 2);
+    g_assert_cmpint (lens_document_get_selected_layer (doc), ==, 5);
+  }
+
+  /* the flat tiny model: no blocks at all */
+  lens_window_open_image (win, image_file);
+  g_assert_true (wait_for (has_maps, doc));
+  gtk_window_destroy (GTK_WINDOW (win));
+  g_unlink (model);
+  g_rmdir (dir);
+}
+
+/* A black RGB PNG of size x size. */
+static void
+write_black_png (const char *path,
+                 int         size)
+{
+  png_image image = { .version = PNG_IMAGE_VERSION, .width = size, .height = size,
+                      .format = PNG_FORMAT_RGB };
+  g_autofree guint8 *rgb = g_malloc0 (size * size * 3);
+
+  g_assert_true (png_image_write_to_file (&image, path, FALSE, rgb, 0, NULL));
+}
+
+static gboolean
+maps_of (gpointer data)
+{
+  LensWindow *win = data;
+  LensLayerMaps *maps = lens_document_get_maps (win->document);
+
+  return maps != NULL && !lens_document_get_busy (win->document) &&
+         (int) maps->layer == lens_document_get_selected_layer (win->document);
+}
+
+static void
+test_layer_means (void)
+{
+  g_autofree char *model = fixture ("tiny.onnx");
+  g_autofree char *dir = NULL;
+  g_autofree char *black = NULL;
+  g_autoptr(GFile) black_file = NULL;
+  g_autoptr(LensNet) net = NULL;
+  const LensTensor *bias;
+  const float *b;
+  double mean_conv = 0, mean_relu = 0;
+  LensWindow *win;
+  LensDocument *doc;
+
+  if (!have_fixtures ())
+    return;
+
+  /* By hand: a black picture is all zeros for this model (plain [0,1]
+   * RGB), so conv1's output is its bias everywhere (zero padding adds
+   * nothing), ReLU keeps max (bias, 0) and the 2x2 max-pool of a
+   * constant map is that constant. */
+  net = lens_net_load_onnx (model, NULL, NULL);
+  g_assert_nonnull (net);
+  bias = lens_net_value_get_constant (net, lens_net_find_value (net, "conv1.bias"));
+  g_assert_nonnull (bias);
+  g_assert_cmpint (lens_tensor_numel (bias), ==, 8);
+  b = lens_tensor_get_floats (bias);
+  for (int c = 0; c < 8; c++)
+    {
+      mean_conv += b[c] / 8.0;
+      mean_relu += MAX (b[c], 0.f) / 8.0;
+    }
+
+  dir = g_dir_make_tmp ("convlens-means-XXXXXX", NULL);
+  black = g_build_filename (dir, "black.png", NULL);
+  write_black_png (black, 32);
+  black_file = g_file_new_for_path (black);
+
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  open_fixtures (win, FALSE);
+  lens_window_open_image (win, black_file);
+  g_assert_true (wait_for (maps_of, win));
+
+  g_assert_cmpfloat_with_epsilon (lens_layer_list_get_layer_mean (win->layer_list, 0),
+                                  mean_conv, 1e-6);
+  g_assert_true (isnan (lens_layer_list_get_layer_mean (win->layer_list, 1)));
+  lens_document_select_layer (doc, 1);
+  g_assert_true (wait_for (maps_of, win));
+  g_assert_cmpfloat_with_epsilon (lens_layer_list_get_layer_mean (win->layer_list, 1),
+                                  mean_relu, 1e-6);
+  lens_document_select_layer (doc, 2);
+  g_assert_true (wait_for (maps_of, win));
+  g_assert_cmpfloat_with_epsilon (lens_layer_list_get_layer_mean (win->layer_list, 2),
+                                  mean_relu, 1e-6);
+
+  /* the rows carry them, the bar relative to the largest |mean| */
+  {
+    GListModel *rows = G_LIST_MODEL (lens_layer_list_get_tree (win->layer_list));
+    g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, 1);
+    g_autoptr(LensLayerItem) item = gtk_tree_list_row_get_item (row);
+    double top = MAX (fabs (mean_conv), fabs (mean_relu));
+
+    g_assert_cmpfloat_with_epsilon (lens_layer_item_get_mean (item), mean_relu, 1e-6);
+    g_assert_cmpfloat_with_epsilon (lens_layer_item_get_mean_fraction (item),
+                                    fabs (mean_relu) / top, 1e-6);
+  }
+
+  /* another image: what was known belongs to the old one */
+  {
+    g_autofree char *image = fixture ("tiny-image.png");
+    g_autoptr(GFile) image_file = g_file_new_for_path (image);
+
+    lens_window_open_image (win, image_file);
+    g_assert_true (wait_for (maps_of, win));
+    g_assert_true (isnan (lens_layer_list_get_layer_mean (win->layer_list, 0)));
+    g_assert_false (isnan (lens_layer_list_get_layer_mean (win->layer_list, 2)));
+    g_assert_cmpfloat (fabs (lens_layer_list_get_layer_mean (win->layer_list, 2) - mean_relu),
+                       >, 1e-4);
+  }
+  gtk_window_destroy (GTK_WINDOW (win));
+  g_unlink (black);
+  g_rmdir (dir);
+}
+
+static void
+test_sort_by_activation (void)
+{
+  LensWindow *win;
+  LensDocument *doc;
+  JsonArray *want;
+  guint order[8];
+  guint n;
+
+  if (!have_fixtures ())
+    return;
+
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  open_fixtures (win, TRUE);
+  lens_document_select_layer (doc, 1);
+  g_assert_true (wait_for (maps_of, win));
+
+  /* PyTorch's per-channel maxima of relu1, strongest first (stable) */
+  want = json_object_get_array_member (expected, "relu1_max");
+  n = json_array_get_length (want);
+  g_assert_cmpuint (n, ==, 8);
+  for (guint i = 0; i < n; i++)
+    order[i] = i;
+  for (guint i = 1; i < n; i++)
+    for (guint j = i; j > 0 && json_array_get_double_element (want, order[j]) >
+                                json_array_get_double_element (want, order[j - 1]); j--)
+      {
+        guint t = order[j];
+
+        order[j] = order[j - 1];
+        order[j - 1] = t;
+      }
+
+  lens_document_select_channel (doc, 3);
+  g_assert_cmpint (lens_feature_grid_get_channel_at (win->feature_grid, 0), ==, 0);
+  lens_feature_grid_set_sort_by_activation (win->feature_grid, TRUE);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpint (lens_feature_grid_get_channel_at (win->feature_grid, i), ==, order[i]);
+  /* the selection stays on channel 3, wherever it went */
+  g_assert_cmpint (lens_document_get_selected_channel (doc), ==, 3);
+  for (guint i = 0; i < n; i++)
+    if (order[i] == 3)
+      g_assert_cmpint (lens_feature_grid_get_position (win->feature_grid), ==, i);
+
+  /* activating the first cell picks the strongest channel; Right moves
+   * on in the order shown */
+  g_signal_emit_by_name (lens_feature_grid_get_grid_view (win->feature_grid), "activate", 0);
+  g_assert_cmpint (lens_document_get_selected_channel (doc), ==, order[0]);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "next-channel", NULL);
+  g_assert_cmpint (lens_document_get_selected_channel (doc), ==, order[1]);
+  g_assert_true (action_enabled (win, "previous-channel"));
+
+  /* back to index order */
+  lens_feature_grid_set_sort_by_activation (win->feature_grid, FALSE);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpint (lens_feature_grid_get_channel_at (win->feature_grid, i), ==, i);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+/* The canvas as its snapshot draws it: 0xRRGGBB at (x, y) of the widget. */
+static guint32
+canvas_pixel (GtkWidget *canvas,
+              int        x,
+              int        y)
+{
+  int w = gtk_widget_get_width (canvas), h = gtk_widget_get_height (canvas);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guint8 *buf = g_malloc (w * h * 4);
+  const guint8 *p;
+
+  /* white behind it, as the window's background is light */
+  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 1, 1, 1, 1 }, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  GTK_WIDGET_GET_CLASS (canvas)->snapshot (canvas, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (canvas)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  gdk_texture_download (texture, buf, w * 4);
+  p = buf + (gsize) y * w * 4 + x * 4;  /* B, G, R, A */
+  return ((guint32) p[2] << 16) | ((guint32) p[1] << 8) | p[0];
+}
+
+static gboolean
+is_mapped_and_sized (gpointer widget)
+{
+  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 64;
+}
+
+static void
+test_canvas_zoom (void)
+{
+  LensWindow *win;
+  LensImageCanvas *canvas;
+  GtkWidget *w;
+  graphene_rect_t rect, square;
+  double fit, s1;
+  int cw, ch;
+
+  if (!have_fixtures ())
+    return;
+
+  win = new_window ();
+  open_fixtures (win, TRUE);
+  adw_view_stack_set_visible_child_name (win->view_stack, "occlusion");
+  canvas = win->occlusion_canvas;
+  w = GTK_WIDGET (canvas);
+  g_assert_true (wait_for (is_mapped_and_sized, canvas));
+
+  /* fitted: the largest whole multiple of 32 that fits */
+  cw = gtk_widget_get_width (w);
+  ch = gtk_widget_get_height (w);
+  fit = floor (MIN (cw, ch) / 32.0);
+  g_assert_cmpfloat (fit, >=, 2);
+  g_assert_cmpfloat (lens_image_canvas_get_scale (canvas), ==, fit);
+
+  /* the occluder at input pixels (4, 4)..(4 + size) */
+  lens_window_set_occluder (win, 4, 4);
+  g_assert_true (lens_image_canvas_get_square (canvas, &square));
+
+  /* Ctrl+plus's action: 1.25 times, still whole pixels */
+  g_assert_true (gtk_widget_activate_action (w, "canvas.zoom-in", NULL));
+  g_assert_cmpfloat (lens_image_canvas_get_zoom (canvas), ==, 1.25);
+  g_assert_cmpfloat (lens_image_canvas_get_scale (canvas), ==, floor (fit * 1.25));
+
+  /* zoom around the occluder's corner, far enough that the image
+   * overflows the canvas both ways (while it fits an axis it stays
+   * centred on it): the corner stays where it was on screen */
+  lens_image_canvas_set_zoom (canvas, 1.0);
+  lens_image_canvas_get_image_rect (canvas, &rect);
+  {
+    double wx = rect.origin.x + square.origin.x * fit;
+    double wy = rect.origin.y + square.origin.y * fit;
+    double zoom = ceil (MAX (cw, ch) / (8.0 * fit)) + 1;
+    double ix, iy;
+
+    lens_image_canvas_zoom_at (canvas, zoom, wx, wy);
+    s1 = lens_image_canvas_get_scale (canvas);
+    g_assert_cmpfloat (s1, ==, zoom * fit);
+    g_assert_true (lens_image_canvas_to_image (canvas, wx, wy, &ix, &iy));
+    g_assert_cmpfloat (fabs (ix - square.origin.x), <=, 1.0 / s1);
+    g_assert_cmpfloat (fabs (iy - square.origin.y), <=, 1.0 / s1);
+
+    /* on screen: the square's middle is the occluder's gray, one input
+     * pixel outside its corner is the picture */
+    lens_image_canvas_get_image_rect (canvas, &rect);
+    {
+      int mx = (int) (rect.origin.x + (square.origin.x + square.size.width / 2) * s1);
+      int my = (int) (rect.origin.y + (square.origin.y + square.size.height / 2) * s1);
+      int ox = (int) (rect.origin.x + (square.origin.x - 0.5) * s1);
+      int oy = (int) (rect.origin.y + (square.origin.y - 0.5) * s1);
+
+      g_assert_cmphex (canvas_pixel (w, mx, my), ==, 0x808080);
+      g_assert_cmphex (canvas_pixel (w, ox, oy), !=, 0x808080);
+    }
+  }
+
+  /* back to fit */
+  g_assert_true (gtk_widget_activate_action (w, "canvas.zoom-reset", NULL));
+  g_assert_cmpfloat (lens_image_canvas_get_scale (canvas), ==, fit);
+  gtk_widget_activate_action (w, "canvas.zoom-out", NULL);
+  g_assert_cmpfloat (lens_image_canvas_get_zoom (canvas), ==, 1.0);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1106,6 +1551,7 @@ main (int   argc,
     expected = json_node_get_object (json_parser_get_root (parser));
 
   g_test_add_func ("/render/top-k", test_top_k);
+  g_test_add_func ("/browse/layer-name-path", test_layer_name_path);
   g_test_add_func ("/render/thumbnails", test_thumbnails);
   g_test_add_func ("/i18n/zh-cn", test_translation);
 
@@ -1116,6 +1562,10 @@ main (int   argc,
     }
 
   g_test_add_func ("/window/initial-state", test_initial_state);
+  g_test_add_func ("/browse/layer-tree", test_layer_tree);
+  g_test_add_func ("/browse/layer-means", test_layer_means);
+  g_test_add_func ("/browse/sort-by-activation", test_sort_by_activation);
+  g_test_add_func ("/browse/canvas-zoom", test_canvas_zoom);
   g_test_add_func ("/window/load-model", test_load_model);
   g_test_add_func ("/window/run-image", test_run_image);
   g_test_add_func ("/window/select-layer", test_select_layer);

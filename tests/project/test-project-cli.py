@@ -61,6 +61,50 @@ def read_png(path):
     return width, height, text
 
 
+def read_rgb(path):
+    """The pixels of an 8-bit RGB PNG as a [height, width, 3] uint8 array."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos, idat, width, height = 8, b"", 0, 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, ctype = struct.unpack(">IIBB", body[:10])
+            assert (depth, ctype) == (8, 2), path + " is not 8-bit RGB"
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * 3
+    out = np.zeros((height, stride), np.int32)
+    prev = np.zeros(stride, np.int32)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
+        cur = np.zeros(stride, np.int32)
+        for x in range(stride):
+            a = cur[x - 3] if x >= 3 else 0
+            b = prev[x]
+            c = prev[x - 3] if x >= 3 else 0
+            if f == 0:
+                pred = 0
+            elif f == 1:
+                pred = a
+            elif f == 2:
+                pred = b
+            elif f == 3:
+                pred = (a + b) // 2
+            else:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+            cur[x] = (line[x] + pred) & 255
+        out[y] = cur
+        prev = cur
+    return out.reshape(height, width, 3).astype(np.uint8)
+
+
 def write_png(path, width, height):
     """An RGB test picture: a diagonal gradient."""
     raw = bytearray()
@@ -243,6 +287,21 @@ def main():
         check(text.get("channels") == ",".join(map(str, want)),
               "grid: channels %r, want %r" % (text.get("channels"), want))
         check(w >= 3 * W and h >= 2 * H, "grid: %dx%d is too small for 3x2 tiles" % (w, h))
+        # each tile (4 px apart, a label of 7 * scale + 8 px under each row)
+        # is the picture of that channel projected on its own
+        pixels = read_rgb(grid)
+        label_h = 7 * min(max(W // 64, 1), 4) + 8
+        for i, k in enumerate(want):
+            rc, _, err = run(model, "--input-npy", npy, "--layer", layer, "--channel", str(k),
+                             "--start", "max", "--output", out)
+            check(rc == 0, "grid: single projection of channel %d: exit %d, %r" % (k, rc, err))
+            if rc != 0:
+                continue
+            x0, y0 = 4 + (i % 3) * (W + 4), 4 + (i // 3) * (H + label_h)
+            tile = pixels[y0:y0 + H, x0:x0 + W].astype(int)
+            single = read_rgb(out).astype(int)
+            check(tile.shape == single.shape and np.abs(tile - single).max() <= 1,
+                  "grid: tile %d (channel %d) differs from the single projection" % (i, k))
 
     if failures:
         print("%d check(s) failed" % len(failures))

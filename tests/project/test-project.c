@@ -660,6 +660,237 @@ test_errors (void)
   }
 }
 
+/* ---------------------------------------------------------------- many channels */
+
+/* The largest |a - b| of two same-sized float arrays, in units of b's
+ * range (1 when b is all zero and a is not). */
+static double
+array_error (const float *a,
+             const float *b,
+             gsize        n)
+{
+  double lo = INFINITY, hi = -INFINITY, worst = 0.0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      lo = MIN (lo, b[i]);
+      hi = MAX (hi, b[i]);
+      worst = MAX (worst, fabs ((double) a[i] - b[i]));
+    }
+  if (!(worst == worst))
+    return G_MAXDOUBLE;
+  return hi > lo ? worst / (hi - lo) : (worst > 0 ? 1.0 : 0.0);
+}
+
+/* The layers to test on: the last Conv's output and the output of the
+ * layer half-way, when it is a feature map. */
+static int
+pick_layers (LensNet *net,
+             int     *values)
+{
+  guint n = lens_net_get_n_layers (net);
+  int count = 0, conv = -1;
+
+  for (guint l = 0; l < n; l++)
+    if (g_str_equal (lens_net_layer_get_op (net, l), "Conv"))
+      conv = lens_net_layer_get_output (net, l);
+  if (conv >= 0)
+    values[count++] = conv;
+  for (guint l = n / 2; l < n; l++)
+    {
+      int v = lens_net_layer_get_output (net, l);
+      if (lens_net_value_get_shape (net, v)->ndim == 4 && v != conv)
+        {
+          values[count++] = v;
+          break;
+        }
+    }
+  return count;
+}
+
+/* lens_project_channels equals one lens_project_channel per channel (to
+ * 1e-6 of each projection's range), with the same boxes and start
+ * positions, for every mode, start kind and LRN treatment. */
+static void
+test_batch (gconstpointer data)
+{
+  const char *name = data;
+  g_autoptr (LensNet) net = load_net (name);
+  g_autoptr (LensTrace) trace = NULL;
+  int values[2], n_values, n_checked = 0;
+
+  if (net == NULL)
+    return;
+  trace = run_trace (net, name);
+  n_values = pick_layers (net, values);
+  g_assert_cmpint (n_values, >=, 1);
+  for (int vi = 0; vi < n_values; vi++)
+    {
+      int value = values[vi];
+      const LensShape *vs = &lens_trace_get_value (trace, value)->shape;
+      int channels[5], n;
+      g_autoptr (GError) error = NULL;
+
+      /* fewer channels on the torchvision networks, to keep the test short */
+      int want = g_str_has_prefix (name, "tv-") ? 3 : (int) G_N_ELEMENTS (channels);
+
+      n = lens_project_rank_channels (trace, value, want, channels, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, MIN (want, (int) vs->dims[1]));
+      for (LensProjectMode m = LENS_PROJECT_DECONV; m <= LENS_PROJECT_GRADIENT; m++)
+        for (LensStartKind st = LENS_START_MAP; st <= LENS_START_POINT; st++)
+          for (LensLrnMode lrn = LENS_LRN_SKIP; lrn <= LENS_LRN_JACOBIAN; lrn++)
+            {
+              LensProjectOptions opt = { .mode = m, .start = st, .lrn = lrn,
+                                         .x = (int) vs->dims[3] / 3, .y = (int) vs->dims[2] / 2 };
+              g_autoptr (LensTensor) batch = NULL;
+              LensBox rf[5];
+              int pos[10];
+              gsize item;
+
+              batch = lens_project_channels (trace, value, channels, n, &opt, rf, pos, &error);
+              g_assert_no_error (error);
+              g_assert_nonnull (batch);
+              g_assert_cmpint (batch->shape.dims[0], ==, n);
+              item = lens_tensor_numel (batch) / (gsize) n;
+              for (int i = 0; i < n; i++)
+                {
+                  g_autoptr (LensTensor) one = NULL;
+                  LensBox rf1;
+                  int pos1[2];
+                  double err;
+
+                  one = lens_project_channel (trace, value, channels[i], &opt, &rf1, pos1, &error);
+                  g_assert_no_error (error);
+                  g_assert_cmpuint (lens_tensor_numel (one), ==, item);
+                  err = array_error ((const float *) batch->data + i * item, one->data, item);
+                  if (!(err <= 1e-6))
+                    g_error ("%s, %s channel %d, mode %d start %d lrn %d: batch item %d differs "
+                             "from the single projection by %.3g of its range", name,
+                             lens_net_value_get_name (net, value), channels[i], m, st, lrn, i,
+                             err);
+                  g_assert_cmpint (pos[2 * i], ==, pos1[0]);
+                  g_assert_cmpint (pos[2 * i + 1], ==, pos1[1]);
+                  g_assert_cmpint (rf[i].x0, ==, rf1.x0);
+                  g_assert_cmpint (rf[i].y0, ==, rf1.y0);
+                  g_assert_cmpint (rf[i].x1, ==, rf1.x1);
+                  g_assert_cmpint (rf[i].y1, ==, rf1.y1);
+                  n_checked++;
+                }
+            }
+    }
+  g_assert_cmpint (n_checked, >=, 3 * 3 * 2);
+}
+
+/* Ranking, checked against a scan of the activations here; and bad
+ * requests. */
+static void
+test_batch_rank (void)
+{
+  g_autoptr (LensNet) net = load_net ("alex-op13");
+  g_autoptr (LensTrace) trace = NULL;
+  LensProjectOptions opt = { .mode = LENS_PROJECT_DECONV, .start = LENS_START_MAX };
+  g_autoptr (GError) error = NULL;
+  const LensTensor *act;
+  int conv1, ranked[20], n;
+  int64_t c, plane;
+
+  if (net == NULL)
+    return;
+  trace = run_trace (net, "alex-op13");
+  conv1 = lens_net_layer_get_output (net, 0);
+  act = lens_trace_get_value (trace, conv1);
+  c = act->shape.dims[1];
+  plane = act->shape.dims[2] * act->shape.dims[3];
+  /* asking for more than there are gives all 8, each max >= the next's */
+  n = lens_project_rank_channels (trace, conv1, 20, ranked, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, c);
+  for (int i = 0; i < n; i++)
+    {
+      const float *v = (const float *) act->data + ranked[i] * plane;
+      float best = v[0];
+      for (int64_t k = 1; k < plane; k++)
+        best = MAX (best, v[k]);
+      for (int64_t other = 0; other < c; other++)
+        {
+          const float *u = (const float *) act->data + other * plane;
+          float m = u[0];
+          gboolean later = TRUE;
+          for (int64_t k = 1; k < plane; k++)
+            m = MAX (m, u[k]);
+          for (int j = 0; j < i; j++)
+            later = later && ranked[j] != other;
+          /* every channel not yet listed has a max no larger */
+          if (later)
+            g_assert_cmpfloat (m, <=, best);
+        }
+    }
+  /* a channel out of range among good ones: the error names it */
+  {
+    int bad[3] = { 0, 8, 1 };
+    g_autoptr (LensTensor) t = lens_project_channels (trace, conv1, bad, 3, &opt, NULL, NULL,
+                                                      &error);
+    g_assert_null (t);
+    g_assert_error (error, LENS_PROJECT_ERROR, LENS_PROJECT_ERROR_CHANNEL);
+    g_assert_nonnull (strstr (error->message, "Channel 8"));
+    g_clear_error (&error);
+  }
+  /* a weight is not a layer */
+  n = lens_project_rank_channels (trace, lens_net_layer_get_input (net, 0, 1), 3, ranked, &error);
+  g_assert_cmpint (n, ==, -1);
+  g_assert_error (error, LENS_PROJECT_ERROR, LENS_PROJECT_ERROR_VALUE);
+}
+
+/* In gradient mode a projection is linear in its start signal, so the
+ * 'map' start (the whole map: every convolution runs on whole planes)
+ * equals the sum of the point starts at every position (each of which
+ * runs the convolutions on the small boxes the point reaches): a check of
+ * the boxes that needs no reference. */
+static void
+test_box_linearity (gconstpointer data)
+{
+  const char *name = data;
+  g_autoptr (LensNet) net = load_net (name);
+  g_autoptr (LensTrace) trace = NULL;
+  int values[2];
+
+  if (net == NULL)
+    return;
+  trace = run_trace (net, name);
+  g_assert_cmpint (pick_layers (net, values), >=, 1);
+  for (LensLrnMode lrn = LENS_LRN_SKIP; lrn <= LENS_LRN_JACOBIAN; lrn++)
+    {
+      const LensShape *vs = &lens_trace_get_value (trace, values[0])->shape;
+      LensProjectOptions opt = { .mode = LENS_PROJECT_GRADIENT, .start = LENS_START_MAP,
+                                 .lrn = lrn };
+      g_autoptr (LensTensor) whole = NULL;
+      g_autoptr (LensTensor) sum = NULL;
+      g_autoptr (GError) error = NULL;
+      int channel = (int) vs->dims[1] / 2;
+      double err;
+
+      whole = lens_project_channel (trace, values[0], channel, &opt, NULL, NULL, &error);
+      g_assert_no_error (error);
+      sum = lens_tensor_new (LENS_DTYPE_FLOAT32, &whole->shape, &error);
+      g_assert_no_error (error);
+      opt.start = LENS_START_POINT;
+      for (opt.y = 0; opt.y < vs->dims[2]; opt.y++)
+        for (opt.x = 0; opt.x < vs->dims[3]; opt.x++)
+          {
+            g_autoptr (LensTensor) one = lens_project_channel (trace, values[0], channel, &opt,
+                                                               NULL, NULL, &error);
+            g_assert_no_error (error);
+            for (gsize i = 0; i < lens_tensor_numel (sum); i++)
+              ((float *) sum->data)[i] += ((const float *) one->data)[i];
+          }
+      err = array_error (sum->data, whole->data, lens_tensor_numel (whole));
+      if (!(err <= 1e-5))
+        g_error ("%s: the point starts add up to the map start only within %.3g of its range",
+                 name, err);
+    }
+}
+
 /* ---------------------------------------------------------------- main */
 
 int
@@ -687,6 +918,24 @@ main (int    argc,
   if (names == NULL)
     g_test_add_data_func ("/project/pytorch/missing", "missing", test_oracle);
 
+  {
+    static const char *batch_nets[] = { "alex-op13", "alex-op13-batch2", "inception-op13",
+                                         "inception-op11-bn", "relu6-op13", "tv-alexnet-op11",
+                                         "tv-resnet18-op13" };
+    for (guint i = 0; i < G_N_ELEMENTS (batch_nets); i++)
+      {
+        g_autofree char *path = g_strconcat ("/project/batch/", batch_nets[i], NULL);
+        g_test_add_data_func (path, batch_nets[i], test_batch);
+      }
+    g_test_add_data_func ("/project/box-linearity/alex-op13", "alex-op13", test_box_linearity);
+    g_test_add_data_func ("/project/box-linearity/tv-alexnet-op11", "tv-alexnet-op11",
+                          test_box_linearity);
+    g_test_add_data_func ("/project/box-linearity/inception-op13", "inception-op13",
+                          test_box_linearity);
+    g_test_add_data_func ("/project/box-linearity/tv-resnet18-op13", "tv-resnet18-op13",
+                          test_box_linearity);
+  }
+  g_test_add_func ("/project/batch-rank", test_batch_rank);
   g_test_add_func ("/project/analytic-conv", test_analytic);
   g_test_add_func ("/project/receptive-field", test_receptive_field);
   g_test_add_func ("/project/display", test_display);

@@ -8,7 +8,9 @@
  * The error is max |analytic - numeric| / max(|analytic|, |numeric|) over
  * each tensor, which must stay below 1e-3.  Inputs of ReLU and MaxPool are
  * kept away from kinks and ties (see the fill modes) so that the numerical
- * derivative exists.
+ * derivative exists.  The trained ops: Conv, Gemm, MatMul (weight as
+ * second input) and BatchNormalization (scale and bias; running mean and
+ * variance frozen), each alone and in two stacked networks.
  */
 #include <math.h>
 #include <string.h>
@@ -268,6 +270,98 @@ build_stack (LensOnnxBuilder *b,
   lens_onnx_builder_add_output (b, "y", &(LensShape) { 2, { 1, 5 } });
 }
 
+/* BatchNormalization with running statistics: scale, bias (trained) and
+ * mean, var (frozen initializers); var kept well above 0 */
+static void
+add_batchnorm (LensOnnxBuilder *b,
+               GRand           *r,
+               const char      *name,
+               const char      *x,
+               const char      *y,
+               int64_t          c,
+               float            epsilon)
+{
+  g_autofree char *scale = g_strconcat (name, "_scale", NULL);
+  g_autofree char *bias = g_strconcat (name, "_bias", NULL);
+  g_autofree char *mean = g_strconcat (name, "_mean", NULL);
+  g_autofree char *var = g_strconcat (name, "_var", NULL);
+  g_autofree char *inputs = g_strjoin (",", x, scale, bias, mean, var, NULL);
+  int id;
+
+  train_util_add_range (b, r, scale, 1, (int64_t[]) { c }, -1.5, 1.5);
+  train_util_add_random (b, r, bias, 1, (int64_t[]) { c }, 0.5);
+  train_util_add_random (b, r, mean, 1, (int64_t[]) { c }, 0.5);
+  train_util_add_range (b, r, var, 1, (int64_t[]) { c }, 0.3, 1.5);
+  id = lens_onnx_builder_add_node (b, "BatchNormalization", name, inputs, y);
+  lens_onnx_builder_set_float (b, id, "epsilon", epsilon);
+}
+
+static void
+build_batchnorm (LensOnnxBuilder *b,
+                 GRand           *r)
+{
+  lens_onnx_builder_add_input (b, "x", &(LensShape) { 4, { 1, 3, 4, 5 } });
+  add_batchnorm (b, r, "bn", "x", "y", 3, 1e-3f);
+  lens_onnx_builder_add_output (b, "y", &(LensShape) { 4, { 1, 3, 4, 5 } });
+}
+
+/* [N, 7] x W [7, 5]: one product over the whole batch */
+static void
+build_matmul (LensOnnxBuilder *b,
+              GRand           *r)
+{
+  lens_onnx_builder_add_input (b, "x", &(LensShape) { 2, { 1, 7 } });
+  train_util_add_random (b, r, "w", 2, (int64_t[]) { 7, 5 }, 0.5);
+  lens_onnx_builder_add_node (b, "MatMul", "mm", "x,w", "y");
+  lens_onnx_builder_add_output (b, "y", &(LensShape) { 2, { 1, 5 } });
+}
+
+/* [N, 4, 6] x W [6, 3]: W broadcast over the batch dimension, so its
+ * gradient sums the products of every batch item */
+static void
+build_matmul_broadcast (LensOnnxBuilder *b,
+                        GRand           *r)
+{
+  lens_onnx_builder_add_input (b, "x", &(LensShape) { 3, { 1, 4, 6 } });
+  train_util_add_random (b, r, "w", 2, (int64_t[]) { 6, 3 }, 0.5);
+  lens_onnx_builder_add_node (b, "MatMul", "mm", "x,w", "y");
+  lens_onnx_builder_add_output (b, "y", &(LensShape) { 3, { 1, 4, 3 } });
+}
+
+/* conv -> relu -> maxpool -> BN -> flatten -> matmul -> BN (2-D) -> relu
+ * -> dropout -> matmul -> softmax, with the cross-entropy loss.  The first
+ * BN comes after the pooling (where the paper has its normalisation) so
+ * that a step of its scale, which moves a whole channel at once, does not
+ * push pre-ReLU values across the kink. */
+static void
+build_stack_bn_matmul (LensOnnxBuilder *b,
+                       GRand           *r)
+{
+  int id;
+
+  lens_onnx_builder_add_input (b, "x", &(LensShape) { 4, { 1, 2, 8, 8 } });
+  train_util_add_random (b, r, "w1", 4, (int64_t[]) { 4, 2, 3, 3 }, 0.5);
+  train_util_add_random (b, r, "b1", 1, (int64_t[]) { 4 }, 0.3);
+  id = lens_onnx_builder_add_node (b, "Conv", "conv1", "x,w1,b1", "c1");
+  set_window (b, id, 3, 3, 1, 1, (gint64[]) { 1, 1, 1, 1 });
+  lens_onnx_builder_add_node (b, "Relu", "relu1", "c1", "r1");
+  id = lens_onnx_builder_add_node (b, "MaxPool", "pool1", "r1", "p1");
+  set_window (b, id, 2, 2, 2, 2, (gint64[]) { 0, 0, 0, 0 });
+  add_batchnorm (b, r, "bn1", "p1", "n1", 4, 1e-5f);
+  id = lens_onnx_builder_add_node (b, "Flatten", "flatten", "n1", "f");
+  lens_onnx_builder_set_int (b, id, "axis", 1);
+  train_util_add_random (b, r, "w2", 2, (int64_t[]) { 64, 10 }, 0.25);
+  lens_onnx_builder_add_node (b, "MatMul", "fc2", "f,w2", "m2");
+  add_batchnorm (b, r, "bn2", "m2", "n2", 10, 1e-5f);
+  lens_onnx_builder_add_node (b, "Relu", "relu2", "n2", "r2");
+  lens_onnx_builder_add_node (b, "Dropout", "drop2", "r2", "d2");
+  train_util_add_random (b, r, "w3", 2, (int64_t[]) { 10, 5 }, 0.6);
+  lens_onnx_builder_add_node (b, "MatMul", "fc3", "d2,w3", "logits");
+  id = lens_onnx_builder_add_node (b, "Softmax", "prob", "logits", "y");
+  lens_onnx_builder_set_int (b, id, "axis", 1);
+  lens_onnx_builder_add_output (b, "y", &(LensShape) { 2, { 1, 5 } });
+}
+
 /* ---- the check -------------------------------------------------------- */
 
 typedef struct
@@ -343,6 +437,9 @@ compare_tensor (Loss             *l,
       /* the step actually taken in float32 */
       num = (lp - lm) / ((double) (float) (keep + eps) - (double) (float) (keep - eps));
       max_diff = MAX (max_diff, fabs (num - ana));
+      /* GRAD_DEBUG=1 in the environment lists every compared element */
+      if (g_getenv ("GRAD_DEBUG") != NULL)
+        g_test_message ("  %s[%zu] numeric %.6g analytic %.6g", what, i, num, ana);
       max_mag = MAX (max_mag, MAX (fabs (num), fabs (ana)));
     }
   g_test_message ("%s %s: max |diff| %.3g, max |grad| %.3g", l->c->name, what, max_diff,
@@ -505,6 +602,105 @@ test_batch_sum (void)
     }
 }
 
+/* Plain SGD through lens-backprop on the BN + MatMul stack learns a small
+ * separable problem: the loss falls, every trained initializer (Conv's
+ * weight and bias, MatMul's weights, BN's scale and bias) is a parameter
+ * and moves, and BN's running mean and variance stay exactly as loaded. */
+static void
+test_sgd_bn_matmul (void)
+{
+  static const char *const trained[] = { "w1", "b1", "bn1_scale", "bn1_bias", "w2",
+                                         "bn2_scale", "bn2_bias", "w3" };
+  static const char *const frozen[] = { "bn1_mean", "bn1_var", "bn2_mean", "bn2_var" };
+  enum { BATCH = 20, CLASSES = 5, STEPS = 60 };
+  g_autoptr (GRand) r = g_rand_new_with_seed (11);
+  g_autoptr (LensOnnxBuilder) b = lens_onnx_builder_new ("sgd", 13);
+  g_autoptr (LensNet) net = NULL;
+  g_autoptr (LensTrace) trace = NULL;
+  g_autoptr (LensBackprop) bp = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) before = g_ptr_array_new_with_free_func ((GDestroyNotify) lens_tensor_free);
+  float templates[CLASSES][128];
+  guint8 labels[BATCH];
+  LensTensor *x;
+  double first = 0.0, last = 0.0;
+  int correct = 0;
+
+  build_stack_bn_matmul (b, r);
+  net = train_util_load (b);
+  trace = lens_trace_new (net, BATCH, &error);
+  g_assert_no_error (error);
+  bp = lens_backprop_new (trace, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (lens_backprop_get_n_params (bp), ==, G_N_ELEMENTS (trained));
+  for (gsize i = 0; i < G_N_ELEMENTS (trained); i++)
+    {
+      gboolean found = FALSE;
+      for (guint j = 0; j < lens_backprop_get_n_params (bp); j++)
+        found |= g_strcmp0 (lens_net_value_get_name (net, lens_backprop_get_param (bp, j)),
+                            trained[i]) == 0;
+      g_assert_true (found);
+    }
+  for (guint j = 0; j < lens_backprop_get_n_params (bp); j++)
+    g_ptr_array_add (before, lens_tensor_dup (lens_backprop_get_param_data (bp, j), NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (frozen); i++)
+    g_ptr_array_add (before, lens_tensor_dup (
+                       lens_net_value_get_constant (net, lens_net_find_value (net, frozen[i])),
+                       NULL));
+
+  /* class k: a fixed random pattern plus noise */
+  x = lens_trace_get_input (trace);
+  g_assert_cmpuint (lens_tensor_numel (x), ==, BATCH * 128);
+  for (int k = 0; k < CLASSES; k++)
+    for (int i = 0; i < 128; i++)
+      templates[k][i] = (float) g_rand_double_range (r, -1, 1);
+  for (int n = 0; n < BATCH; n++)
+    {
+      labels[n] = (guint8) (n % CLASSES);
+      for (int i = 0; i < 128; i++)
+        ((float *) x->data)[n * 128 + i] = templates[labels[n]][i] +
+                                          (float) g_rand_double_range (r, -0.3, 0.3);
+    }
+
+  for (int step = 0; step < STEPS; step++)
+    {
+      double loss;
+
+      lens_backprop_forward (bp, NULL, FALSE);
+      lens_backprop_zero_params (bp);
+      loss = lens_backprop_softmax_xent (bp, labels, BATCH, &correct) / BATCH;
+      if (step == 0)
+        first = loss;
+      last = loss;
+      for (guint j = 0; j < lens_backprop_get_n_params (bp); j++)
+        {
+          LensTensor *w = lens_backprop_get_param_data (bp, j);
+          const float *g = lens_backprop_get_param_grad (bp, j)->data;
+          for (gsize e = 0; e < lens_tensor_numel (w); e++)
+            ((float *) w->data)[e] -= 0.1f * g[e];
+        }
+    }
+  g_test_message ("loss %.4f -> %.4f, %d of %d correct", first, last, correct, BATCH);
+  /* ln 5 = 1.61 for a uniform guess */
+  g_assert_cmpfloat (last, <, 0.25 * first);
+  g_assert_cmpint (correct, ==, BATCH);
+
+  for (guint j = 0; j < lens_backprop_get_n_params (bp); j++)
+    {
+      const LensTensor *old = g_ptr_array_index (before, j);
+      g_assert_true (memcmp (old->data, lens_backprop_get_param_data (bp, j)->data,
+                             lens_tensor_nbytes (old)) != 0);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (frozen); i++)
+    {
+      const LensTensor *old = g_ptr_array_index (before, lens_backprop_get_n_params (bp) + i);
+      const LensTensor *now = lens_net_value_get_constant (net,
+                                                           lens_net_find_value (net, frozen[i]));
+      g_assert_cmpmem (old->data, lens_tensor_nbytes (old), now->data, lens_tensor_nbytes (now));
+    }
+}
+
 static const GradCase cases[] = {
   { "conv-3x3-pad1", build_conv_basic, 2, FILL_UNIFORM, 1e-2, FALSE, FALSE },
   { "conv-stride-pads-groups", build_conv_groups, 2, FILL_UNIFORM, 1e-2, FALSE, FALSE },
@@ -518,6 +714,10 @@ static const GradCase cases[] = {
   { "dropout-fixed-mask", build_dropout, 3, FILL_UNIFORM, 1e-2, FALSE, TRUE },
   { "softmax-cross-entropy", build_softmax_xent, 4, FILL_UNIFORM, 1e-2, TRUE, FALSE },
   { "stacked-network", build_stack, 3, FILL_UNIFORM, 1e-3, TRUE, TRUE },
+  { "batchnorm", build_batchnorm, 2, FILL_UNIFORM, 1e-2, FALSE, FALSE },
+  { "matmul", build_matmul, 3, FILL_UNIFORM, 1e-2, FALSE, FALSE },
+  { "matmul-broadcast-weight", build_matmul_broadcast, 2, FILL_UNIFORM, 1e-2, FALSE, FALSE },
+  { "stacked-bn-matmul", build_stack_bn_matmul, 3, FILL_UNIFORM, 5e-4, TRUE, TRUE },
 };
 
 int
@@ -532,5 +732,6 @@ main (int    argc,
       g_test_add_data_func (path, &cases[i], test_grad_case);
     }
   g_test_add_func ("/train/grad/batch-sum", test_batch_sum);
+  g_test_add_func ("/train/sgd/bn-matmul", test_sgd_bn_matmul);
   return g_test_run ();
 }

@@ -22,6 +22,25 @@ train_util_load (LensOnnxBuilder *b)
   return net;
 }
 
+/* A float initializer with values uniform in [lo, hi). */
+static inline void
+train_util_add_range (LensOnnxBuilder *b,
+                      GRand           *r,
+                      const char      *name,
+                      int              ndim,
+                      const int64_t   *dims,
+                      double           lo,
+                      double           hi)
+{
+  LensShape s = lens_shape_make (ndim, dims);
+  g_autoptr (LensTensor) t = lens_tensor_new_float (&s, NULL);
+  float *d = t->data;
+
+  for (gsize i = 0; i < lens_tensor_numel (t); i++)
+    d[i] = (float) g_rand_double_range (r, lo, hi);
+  lens_onnx_builder_add_initializer (b, name, t);
+}
+
 /* A float initializer with values uniform in [-scale, scale). */
 static inline void
 train_util_add_random (LensOnnxBuilder *b,
@@ -31,11 +50,5 @@ train_util_add_random (LensOnnxBuilder *b,
                        const int64_t   *dims,
                        double           scale)
 {
-  LensShape s = lens_shape_make (ndim, dims);
-  g_autoptr (LensTensor) t = lens_tensor_new_float (&s, NULL);
-  float *d = t->data;
-
-  for (gsize i = 0; i < lens_tensor_numel (t); i++)
-    d[i] = (float) g_rand_double_range (r, -scale, scale);
-  lens_onnx_builder_add_initializer (b, name, t);
+  train_util_add_range (b, r, name, ndim, dims, -scale, scale);
 }

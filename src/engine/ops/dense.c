@@ -323,7 +323,9 @@ lens_gemm_backward (const LensNode    *node,
                      gout->data, (int) n, 1.0f, gin[0]->data, (int) m);
 }
 
-/* gy [...,M,N] -> gA [...,M,K] += gy B^T (A's batch dims broadcast: sums). */
+/* gy [...,M,N] -> gA [...,M,K] += gy B^T, and when gin[1] is given (a
+ * trained weight, or a second activation) gB [...,K,N] += A^T gy; a side's
+ * broadcast batch dimensions sum its gradients. */
 void
 lens_matmul_backward (const LensNode    *node,
                       const LensTensor **in,
@@ -334,16 +336,22 @@ lens_matmul_backward (const LensNode    *node,
 {
   MatmulWalk mw;
 
-  if (gin[0] == NULL)
+  if (gin[0] == NULL && gin[1] == NULL)
     return;
   matmul_walk_init (&mw, &in[0]->shape, &in[1]->shape);
   for (gsize t = 0; t < mw.batches; t++)
     {
+      const float *gy = (const float *) gout->data + t * mw.m * mw.n;
       int64_t oa, ob;
+
       matmul_walk_offsets (&mw, t, &oa, &ob);
-      lens_blas_sgemm (FALSE, TRUE, (int) mw.m, (int) mw.k, (int) mw.n, 1.0f,
-                       (const float *) gout->data + t * mw.m * mw.n, (int) mw.n,
-                       (const float *) in[1]->data + ob, (int) mw.n, 1.0f,
-                       (float *) gin[0]->data + oa, (int) mw.k);
+      if (gin[0] != NULL)
+        lens_blas_sgemm (FALSE, TRUE, (int) mw.m, (int) mw.k, (int) mw.n, 1.0f, gy, (int) mw.n,
+                         (const float *) in[1]->data + ob, (int) mw.n, 1.0f,
+                         (float *) gin[0]->data + oa, (int) mw.k);
+      if (gin[1] != NULL)
+        lens_blas_sgemm (TRUE, FALSE, (int) mw.k, (int) mw.n, (int) mw.m, 1.0f,
+                         (const float *) in[0]->data + oa, (int) mw.k, gy, (int) mw.n, 1.0f,
+                         (float *) gin[1]->data + ob, (int) mw.n);
     }
 }

@@ -1,4 +1,4 @@
-/* norm.c: LRN, BatchNormalization (inference), Softmax */
+/* norm.c: LRN, BatchNormalization (inference; trains scale and bias), Softmax */
 #define G_LOG_DOMAIN "norm"
 
 #include "ops-common.h"
@@ -289,7 +289,12 @@ lens_lrn_backward (const LensNode    *node,
   }
 }
 
-/* The affine map of inference-time batch norm: gx = g * scale / sqrt(var + eps). */
+/* The affine map of inference-time batch norm, y = scale * xhat + bias with
+ * xhat = (x - mean) / sqrt(var + eps) from the running statistics:
+ *   gx += g * scale / sqrt(var + eps);
+ *   gscale += sum g * xhat, gbias += sum g (over batch and positions), when
+ *   gin[1] / gin[2] are given (trained initializers, or activations).
+ * The running mean and variance are treated as constants (frozen). */
 void
 lens_batchnorm_backward (const LensNode    *node,
                          const LensTensor **in,
@@ -298,21 +303,42 @@ lens_batchnorm_backward (const LensNode    *node,
                          LensTensor       **gin,
                          const LensBackCtx *ctx)
 {
-  const float *scale = in[1]->data, *var = in[4]->data, *g = gout->data;
+  const float *x = in[0]->data, *scale = in[1]->data, *mean = in[3]->data;
+  const float *var = in[4]->data, *g = gout->data;
   int64_t n = in[0]->shape.dims[0], c = in[0]->shape.dims[1];
   gsize plane = lens_tensor_numel (in[0]) / (gsize) MAX (n * c, 1);
-  float *gx;
+  float *gx = gin[0] ? gin[0]->data : NULL;
+  float *gscale = gin[1] ? gin[1]->data : NULL;
+  float *gbias = gin[2] ? gin[2]->data : NULL;
 
-  if (gin[0] == NULL)
-    return;
-  gx = gin[0]->data;
-  for (int64_t b = 0; b < n; b++)
-    for (int64_t ch = 0; ch < c; ch++)
-      {
-        float a = scale[ch] / sqrtf (var[ch] + node->p.epsilon);
-        for (gsize i = 0; i < plane; i++)
-          gx[(b * c + ch) * plane + i] += a * g[(b * c + ch) * plane + i];
-      }
+  for (int64_t ch = 0; ch < c; ch++)
+    {
+      float inv = 1.0f / sqrtf (var[ch] + node->p.epsilon), a = scale[ch] * inv;
+      double sg = 0.0, sgx = 0.0;
+
+      for (int64_t b = 0; b < n; b++)
+        {
+          const float *gc = g + (b * c + ch) * plane;
+          const float *xc = x + (b * c + ch) * plane;
+
+          if (gx != NULL)
+            {
+              float *gxc = gx + (b * c + ch) * plane;
+              for (gsize i = 0; i < plane; i++)
+                gxc[i] += a * gc[i];
+            }
+          if (gscale != NULL || gbias != NULL)
+            for (gsize i = 0; i < plane; i++)
+              {
+                sg += gc[i];
+                sgx += (double) gc[i] * (xc[i] - mean[ch]);
+              }
+        }
+      if (gscale != NULL)
+        gscale[ch] += (float) (sgx * inv);
+      if (gbias != NULL)
+        gbias[ch] += (float) sg;
+    }
 }
 
 /* Softmax's Jacobian: gx = y * (g - sum(g * y)) over each softmax group. */

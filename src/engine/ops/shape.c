@@ -181,6 +181,7 @@ lens_reshape_setup (LensNode          *node,
           a = x->ndim;
         else if (!lens_axis_normalize (axis, x->ndim, &a))
           goto bad;
+        node->p.axis = a;   /* normalised, for the ONNX writer */
         for (int i = 0; i < a; i++)
           outer *= (gsize) x->dims[i];
         s.ndim = 2;
