@@ -1,6 +1,6 @@
 /* cli-analysis.h: what the analysis verbs (invariance, correspondence,
- * probe) share: line charts drawn with cairo and written as PNG through the
- * engine's atomic PNG writer, the model's profile, progress on stderr and
+ * probe) share: figures (lens-plot.h) written as PNG through the engine's
+ * atomic PNG writer, the model's profile, progress on stderr and
  * Ctrl-C as cancellation
  */
 #pragma once
@@ -8,29 +8,14 @@
 #include <gio/gio.h>
 
 #include "lens-net.h"
+#include "lens-plot.h"
 #include "lens-profile.h"
 
 G_BEGIN_DECLS
 
-typedef struct
-{
-  const char   *label;    /* legend text */
-  const double *y;        /* [n] of the panel; NaN values are gaps */
-} LensCliSeries;
-
-typedef struct
-{
-  const char          *title;
-  const char          *x_label;
-  const char          *y_label;
-  int                  n;          /* points per series */
-  const double        *x;          /* [n]; NULL: 0..n-1 */
-  const char * const  *x_names;    /* [n] tick names for categorical x, or NULL */
-  double               y_min;      /* NaN: from the data */
-  double               y_max;
-  const LensCliSeries *series;
-  int                  n_series;
-} LensCliPanel;
+/* The figures are drawn by the engine's lens-plot (shared with the GUI). */
+typedef LensPlotSeries LensCliSeries;
+typedef LensPlotPanel  LensCliPanel;
 
 /* The panels stacked vertically under a title; text_kv as for
  * lens_png_save_rgb(). */

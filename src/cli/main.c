@@ -83,11 +83,16 @@ static char *
 verbs_description (void)
 {
   GString *text = g_string_new ("Commands:\n");
+  int width = (int) strlen ("help");
 
+  /* the column of summaries starts after the longest command name */
   for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
-    g_string_append_printf (text, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
-  g_string_append (text, "  help      show this help, or 'help COMMAND' for one command\n\n"
-                   "Run '" LENS_CLI_NAME " COMMAND --help' for the options of a command.\n"
+    width = MAX (width, (int) strlen (verbs[i].name));
+  for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
+    g_string_append_printf (text, "  %-*s  %s\n", width, verbs[i].name, verbs[i].summary);
+  g_string_append_printf (text, "  %-*s  %s\n\n", width, "help",
+                          "show this help, or 'help COMMAND' for one command");
+  g_string_append (text, "Run '" LENS_CLI_NAME " COMMAND --help' for the options of a command.\n"
                    "Exit status: 0 success, 1 runtime error, 2 usage error.");
   return g_string_free (text, FALSE);
 }

@@ -72,10 +72,10 @@ get_int (JsonNode *node,
 }
 
 static gboolean
-parse_box (JsonNode   *node,
-           LensBox    *box,
-           const char *where,
-           GError    **error)
+parse_box (JsonNode              *node,
+           LensCorrespondenceBox *box,
+           const char            *where,
+           GError               **error)
 {
   JsonArray *a;
   gint64 v[4];
@@ -96,11 +96,11 @@ parse_box (JsonNode   *node,
 
 /* A part is one box [x,y,w,h] or a list of boxes. */
 static gboolean
-parse_boxes (JsonNode   *node,
-             LensBox   **boxes,
-             int        *n_boxes,
-             const char *where,
-             GError    **error)
+parse_boxes (JsonNode               *node,
+             LensCorrespondenceBox **boxes,
+             int                    *n_boxes,
+             const char             *where,
+             GError                **error)
 {
   JsonArray *a;
   guint n;
@@ -111,14 +111,14 @@ parse_boxes (JsonNode   *node,
   n = json_array_get_length (a);
   if (n > 0 && JSON_NODE_HOLDS_VALUE (json_array_get_element (a, 0)))
     {
-      *boxes = g_new (LensBox, 1);
+      *boxes = g_new (LensCorrespondenceBox, 1);
       *n_boxes = 1;
       return parse_box (node, *boxes, where, error);
     }
   if (n < 1 || n > LENS_CORRESPONDENCE_MAX_BOXES)
     return spec_error (error, "%s: 1 to %d boxes per part, not %u", where,
                        LENS_CORRESPONDENCE_MAX_BOXES, n);
-  *boxes = g_new (LensBox, n);
+  *boxes = g_new (LensCorrespondenceBox, n);
   *n_boxes = (int) n;
   for (guint k = 0; k < n; k++)
     if (!parse_box (json_array_get_element (a, k), &(*boxes)[k], where, error))
@@ -373,7 +373,7 @@ lens_correspondence_spec_parse (const char *data,
       g_list_free (members);
       im->file = g_strdup (json_node_get_string (file));
       im->path = g_strdup (im->file);
-      im->boxes = g_new0 (LensBox *, spec->n_parts);
+      im->boxes = g_new0 (LensCorrespondenceBox *, spec->n_parts);
       im->n_boxes = g_new0 (int, spec->n_parts);
       for (int p = 0; p < spec->n_parts; p++)
         {
@@ -441,10 +441,10 @@ lens_correspondence_free (LensCorrespondence *c)
 }
 
 static LensImage *
-masked_copy (const LensImage *image,
-             const LensBox   *boxes,
-             int              n_boxes,
-             const float      fill[3])
+masked_copy (const LensImage             *image,
+             const LensCorrespondenceBox *boxes,
+             int                          n_boxes,
+             const float                  fill[3])
 {
   LensImage *out = lens_image_copy (image);
 
@@ -476,16 +476,16 @@ typedef struct
  * NULL) and stores into out[i] either the features (signs == NULL) or the
  * signs of reference[i] - features. */
 static gboolean
-run_set (Runner            *r,
-         LensImage * const *images,
-         int                n,
-         LensBox * const   *boxes,
-         const int         *n_boxes,
-         const float        fill[3],
-         const float       *reference,
-         float             *features,
-         gint8             *signs,
-         GError           **error)
+run_set (Runner                        *r,
+         LensImage * const             *images,
+         int                            n,
+         LensCorrespondenceBox * const *boxes,
+         const int                     *n_boxes,
+         const float                    fill[3],
+         const float                   *reference,
+         float                         *features,
+         gint8                         *signs,
+         GError                       **error)
 {
   for (int start = 0; start < n; start += r->batch)
     {
@@ -576,8 +576,8 @@ lens_correspondence_run (LensNet                      *net,
   g_autofree float *reference = NULL;
   g_autofree gint8 *signs = NULL;
   g_autofree double *h = NULL;
-  g_autofree LensBox **boxes = NULL;
-  g_autofree LensBox *random_boxes = NULL;
+  g_autofree LensCorrespondenceBox **boxes = NULL;
+  g_autofree LensCorrespondenceBox *random_boxes = NULL;
   g_autoptr(GRand) rand = NULL;
   Runner r = { 0 };
   int n, n_pairs, max_boxes = 0;
@@ -592,7 +592,7 @@ lens_correspondence_run (LensNet                      *net,
     for (int p = 0; p < spec->n_parts; p++)
       for (int k = 0; k < spec->images[i].n_boxes[p]; k++)
         {
-          const LensBox *b = &spec->images[i].boxes[p][k];
+          const LensCorrespondenceBox *b = &spec->images[i].boxes[p][k];
 
           max_boxes = MAX (max_boxes, spec->images[i].n_boxes[p]);
           if (b->x + b->width > images[i]->width || b->y + b->height > images[i]->height)
@@ -663,8 +663,8 @@ lens_correspondence_run (LensNet                      *net,
       }
     n_pairs = n * (n - 1) / 2;
     h = g_new (double, (gsize) n_pairs * MAX (nt, 1));
-    boxes = g_new (LensBox *, n);
-    random_boxes = g_new (LensBox, (gsize) n * max_boxes);
+    boxes = g_new (LensCorrespondenceBox *, n);
+    random_boxes = g_new (LensCorrespondenceBox, (gsize) n * max_boxes);
     rand = g_rand_new_with_seed (spec->seed);
 
     if (!run_set (&r, images, n, NULL, NULL, fill, NULL, reference, NULL, error))
@@ -711,7 +711,7 @@ lens_correspondence_run (LensNet                      *net,
                   boxes[i] = random_boxes + (gsize) i * max_boxes;
                   for (int k = 0; k < n_boxes[i]; k++)
                     {
-                      LensBox b = spec->images[i].boxes[p][k];
+                      LensCorrespondenceBox b = spec->images[i].boxes[p][k];
 
                       b.x = g_rand_int_range (rand, 0, images[i]->width - b.width + 1);
                       b.y = g_rand_int_range (rand, 0, images[i]->height - b.height + 1);

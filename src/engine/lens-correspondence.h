@@ -37,14 +37,14 @@ G_BEGIN_DECLS
 typedef struct
 {
   int x, y, width, height;   /* pixels of the image as loaded */
-} LensBox;
+} LensCorrespondenceBox;
 
 typedef struct
 {
   char    *file;       /* as written in the spec */
   char    *path;       /* resolved against the spec's folder (load) or = file */
   /* [n_parts of the spec], in the spec's part order */
-  LensBox **boxes;
+  LensCorrespondenceBox **boxes;
   int      *n_boxes;
 } LensCorrespondenceImage;
 

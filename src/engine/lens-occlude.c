@@ -14,14 +14,19 @@
  *           op runs with no padding on that crop: exactly the same sums.
  *   channel (ReLU, BatchNorm, LRN, Add, Concat on channels, ...): the
  *           output box is the union of the input boxes.
- *   full    (Gemm, Flatten, global pooling, or a box that has grown to the
- *           whole map): whole tensors of the batch are computed.
+ *   flatten (Flatten or Reshape of [1,C,h,w] to [1,C*h*w]): the box is
+ *           kept, seen as part of the flat vector;
+ *   dense   (Gemm or MatMul with constant weights on such a vector): only
+ *           the changed inputs' weights are read (lens-occlude-dense.c);
+ *   full    (other dense layers, global pooling, or a box that has grown to
+ *           the whole map): whole tensors of the batch are computed.
+ * Buffers come from a pool kept by the occluder, so a query allocates
+ * almost nothing after the first one.
  * The result equals a full recomputation up to float rounding (the sums
  * are the same; BLAS may block them differently); tests check this. */
 #define G_LOG_DOMAIN "lens-occlude"
 
-#include "lens-occlude.h"
-#include "lens-net-private.h"
+#include "lens-occlude-private.h"
 #include "lens-trace-private.h"
 
 #include <float.h>
@@ -29,39 +34,6 @@
 #include <string.h>
 
 G_DEFINE_QUARK (lens-occlude-error-quark, lens_occlude_error)
-
-typedef enum
-{
-  KIND_WINDOW,
-  KIND_CHANNEL,
-  KIND_FULL,
-} Kind;
-
-typedef struct
-{
-  gboolean    changed;
-  gboolean    full;
-  int         bh, bw;     /* box size */
-  int        *oy, *ox;    /* box origin per position */
-  LensTensor *data;       /* [B, C, bh, bw], or the whole [B, ...] when full */
-} Patch;
-
-struct _LensOccluder
-{
-  LensNet           *net;
-  LensTrace         *trace;      /* the unoccluded pass, batch 1 */
-  LensOccludeOptions opts;
-  int                C, H, W;
-  int                output;
-  gboolean           need_softmax;
-  int                target;
-  int                layer_value;
-  int                channel;
-  double             clean_feature;
-  LensOcclusionPoint clean;
-  Kind              *kinds;      /* per layer */
-  float             *workspace;
-};
 
 void
 lens_occlude_options_init (LensOccludeOptions *o)
@@ -85,7 +57,7 @@ classify (const LensNet *net,
   const LensShape *out = &lens_net_value (net, node->outputs[0])->shape;
 
   if (!is_spatial (out))
-    return KIND_FULL;
+    return lens_occlude_classify_dense (net, node);
   switch (node->op)
     {
     case LENS_OP_CONV:
@@ -331,6 +303,10 @@ lens_occluder_new (LensNet                  *net,
   for (guint l = 0; l < net->layers->len; l++)
     occ->kinds[l] = options->full ? KIND_FULL : classify (net, lens_net_layer_node (net, l));
   occ->workspace = lens_aligned_alloc0 (MAX (1, net->workspace_floats) * sizeof (float));
+  occ->weights_kn = g_new0 (float *, net->layers->len);
+  occ->weights_plane = g_new0 (int, net->layers->len);
+  occ->free_blocks = g_ptr_array_new ();
+  occ->block_caps = g_hash_table_new (NULL, NULL);
   if (occ->workspace == NULL)
     {
       g_set_error (error, LENS_OCCLUDE_ERROR, LENS_OCCLUDE_ERROR_ARGS, "Out of memory");
@@ -345,9 +321,16 @@ lens_occluder_free (LensOccluder *occ)
   if (occ == NULL)
     return;
   lens_trace_free (occ->trace);
-  lens_net_unref (occ->net);
   g_free (occ->kinds);
   lens_aligned_free (occ->workspace);
+  if (occ->weights_kn != NULL && occ->net != NULL)
+    for (guint l = 0; l < occ->net->layers->len; l++)
+      lens_aligned_free (occ->weights_kn[l]);
+  g_free (occ->weights_kn);
+  g_free (occ->weights_plane);
+  lens_occluder_free_blocks (occ);
+  if (occ->net != NULL)
+    lens_net_unref (occ->net);
   g_free (occ);
 }
 
@@ -358,42 +341,22 @@ const LensOcclusionPoint *lens_occluder_get_clean (LensOccluder *occ) { return &
 LensTrace *lens_occluder_get_trace (LensOccluder *occ) { return occ->trace; }
 
 static void
-patch_clear (Patch *p)
+patch_clear (LensOccluder *occ,
+             Patch        *p)
 {
   g_clear_pointer (&p->oy, g_free);
   g_clear_pointer (&p->ox, g_free);
-  g_clear_pointer (&p->data, lens_tensor_free);
-  p->changed = p->full = FALSE;
-}
-
-/* Value at (c, y, x) of position b: patch if inside its box, else the
- * unoccluded map. */
-static inline float
-read_at (const Patch      *p,
-         const LensTensor *clean,
-         int               b,
-         int64_t           c,
-         int64_t           y,
-         int64_t           x)
-{
-  int64_t h = clean->shape.dims[2], w = clean->shape.dims[3];
-
-  if (p != NULL && p->changed)
-    {
-      int64_t py = y - p->oy[b], px = x - p->ox[b];
-      if (py >= 0 && py < p->bh && px >= 0 && px < p->bw)
-        {
-          int64_t C = clean->shape.dims[1];
-          return ((const float *) p->data->data)[((b * C + c) * p->bh + py) * p->bw + px];
-        }
-    }
-  return ((const float *) clean->data)[(c * h + y) * w + x];
+  if (!p->borrowed)
+    lens_occluder_release (occ, p->data);
+  p->data = NULL;
+  p->changed = p->full = p->flat = p->borrowed = FALSE;
 }
 
 /* Cuts [B, C, ch, cw] starting at (oy, ox) per position (may be outside
  * the map: `pad` there). */
 static LensTensor *
-cut (const Patch      *p,
+cut (LensOccluder     *occ,
+     const Patch      *p,
      const LensTensor *clean,
      int               B,
      const int        *oy,
@@ -404,7 +367,7 @@ cut (const Patch      *p,
      GError          **error)
 {
   int64_t C = clean->shape.dims[1], h = clean->shape.dims[2], w = clean->shape.dims[3];
-  LensTensor *t = lens_tensor_new (LENS_DTYPE_FLOAT32, &(LensShape) { 4, { B, C, ch, cw } }, error);
+  LensTensor *t = lens_occluder_buffer (occ, &(LensShape) { 4, { B, C, ch, cw } }, error);
   float *d;
 
   if (t == NULL)
@@ -430,18 +393,41 @@ cut (const Patch      *p,
                       sizeof (float) * cw);
               continue;
             }
-          for (int q = 0; q < cw; q++)
+          /* segments: padding, the unoccluded map, the patch */
+          for (int q = 0; q < cw;)
             {
-              int64_t x = ox[b] + q;
-              row[q] = x < 0 || x >= w ? pad : read_at (p, clean, b, c, y, x);
+              int64_t x = ox[b] + q, n;
+              if (x < 0 || x >= w)
+                {
+                  n = x < 0 ? MIN (cw - q, -x) : cw - q;
+                  for (int64_t i = 0; i < n; i++)
+                    row[q + i] = pad;
+                }
+              else if (patch_row && x >= p->ox[b] && x < p->ox[b] + p->bw)
+                {
+                  n = MIN (cw - q, p->ox[b] + p->bw - x);
+                  memcpy (row + q, (const float *) p->data->data +
+                          ((b * C + c) * p->bh + y - p->oy[b]) * p->bw + x - p->ox[b],
+                          sizeof (float) * n);
+                }
+              else
+                {
+                  int64_t end = patch_row && x < p->ox[b] ? MIN (w, p->ox[b]) : w;
+                  n = MIN (cw - q, end - x);
+                  memcpy (row + q, (const float *) clean->data + (c * h + y) * w + x,
+                          sizeof (float) * n);
+                }
+              q += (int) n;
             }
         }
   return t;
 }
 
-/* The whole [B, ...] tensor of a value for every position. */
+/* The whole [B, ...] tensor of a value for every position (a pooled
+ * buffer; not called for full patches, whose data is used as is). */
 static LensTensor *
-materialize (const Patch      *p,
+materialize (LensOccluder     *occ,
+             const Patch      *p,
              const LensTensor *clean,
              int               B,
              GError          **error)
@@ -450,10 +436,12 @@ materialize (const Patch      *p,
   LensTensor *t;
   gsize one = lens_tensor_numel (clean);
 
-  if (p != NULL && p->full)
-    return lens_tensor_dup (p->data, error);
+  g_return_val_if_fail (p == NULL || !p->full, NULL);
   s.dims[0] = B;
-  t = lens_tensor_new (clean->dtype, &s, error);
+  if (clean->dtype != LENS_DTYPE_FLOAT32)
+    t = lens_tensor_new (clean->dtype, &s, error);
+  else
+    t = lens_occluder_buffer (occ, &s, error);
   if (t == NULL)
     return NULL;
   for (int b = 0; b < B; b++)
@@ -461,7 +449,8 @@ materialize (const Patch      *p,
             one * lens_dtype_size (clean->dtype));
   if (p != NULL && p->changed)
     {
-      int64_t C = s.dims[1], h = s.dims[2], w = s.dims[3];
+      int64_t C = p->flat ? p->fc : s.dims[1], h = p->flat ? p->fh : s.dims[2];
+      int64_t w = p->flat ? p->fw : s.dims[3];
       float *d = t->data;
       for (int b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++)
@@ -512,7 +501,10 @@ run_layer (LensOccluder *occ,
     if (node->inputs[i] >= 0 && patches[node->inputs[i]].changed)
       {
         any = TRUE;
-        if (patches[node->inputs[i]].full)
+        /* a single position's dense layer may still read only the
+         * changed inputs' weights */
+        if (patches[node->inputs[i]].full &&
+            !(kind == KIND_DENSE && i == 0 && B == 1 && occ->opts.dense >= 0))
           kind = KIND_FULL;
       }
   if (!any)
@@ -521,6 +513,16 @@ run_layer (LensOccluder *occ,
   po->changed = TRUE;
   po->oy = g_new0 (int, B);
   po->ox = g_new0 (int, B);
+
+  if (kind == KIND_FLATTEN || kind == KIND_DENSE)
+    {
+      gboolean fallback = FALSE;
+      if (lens_occlude_run_dense (occ, l, kind, patches, B, &fallback, error))
+        return TRUE;
+      if (!fallback)
+        return FALSE;
+      kind = KIND_FULL;
+    }
 
   if (kind == KIND_WINDOW)
     {
@@ -563,7 +565,7 @@ run_layer (LensOccluder *occ,
             }
           po->bh = bh;
           po->bw = bw;
-          crop = cut (pi, lens_trace_get_value (occ->trace, node->inputs[0]), B, cy, cx,
+          crop = cut (occ, pi, lens_trace_get_value (occ->trace, node->inputs[0]), B, cy, cx,
                       (int) ((bh - 1) * p->strides[0] + eh), (int) ((bw - 1) * p->strides[1] + ew),
                       node->op == LENS_OP_MAXPOOL ? -FLT_MAX : 0.0f, error);
           if (crop == NULL)
@@ -574,13 +576,13 @@ run_layer (LensOccluder *occ,
           ins[0] = crop;
           for (int i = 1; i < node->n_inputs; i++)
             ins[i] = node->inputs[i] >= 0 ? lens_trace_get_value (occ->trace, node->inputs[i]) : NULL;
-          po->data = lens_tensor_new (LENS_DTYPE_FLOAT32,
-                                      &(LensShape) { 4, { B, clean_out->shape.dims[1], bh, bw } },
-                                      error);
+          po->data = lens_occluder_buffer (occ, &(LensShape) { 4, { B, clean_out->shape.dims[1],
+                                                                   bh, bw } }, error);
           if (po->data == NULL)
             return FALSE;
           outs[0] = po->data;
           klass->forward (&tmp, ins, outs, &exec);
+          lens_occluder_release (occ, g_steal_pointer (&crop));
           return TRUE;
         }
     }
@@ -631,20 +633,31 @@ run_layer (LensOccluder *occ,
           for (int i = 0; i < node->n_inputs; i++)
             {
               int v = node->inputs[i];
+              gboolean same = TRUE;
               if (v < 0 || lens_net_value (net, v)->constant != NULL)
                 {
                   ins[i] = v >= 0 ? lens_trace_get_value (occ->trace, v) : NULL;
                   continue;
                 }
-              owned[i] = cut (&patches[v], lens_trace_get_value (occ->trace, v), B, po->oy,
+              /* an input whose patch is exactly the output box is used as is */
+              if (patches[v].changed && patches[v].bh == bh && patches[v].bw == bw)
+                {
+                  for (int b = 0; b < B && same; b++)
+                    same = patches[v].oy[b] == po->oy[b] && patches[v].ox[b] == po->ox[b];
+                  if (same)
+                    {
+                      ins[i] = patches[v].data;
+                      continue;
+                    }
+                }
+              owned[i] = cut (occ, &patches[v], lens_trace_get_value (occ->trace, v), B, po->oy,
                               po->ox, bh, bw, 0.0f, error);
               if (owned[i] == NULL)
                 goto out;
               ins[i] = owned[i];
             }
-          po->data = lens_tensor_new (LENS_DTYPE_FLOAT32,
-                                      &(LensShape) { 4, { B, clean_out->shape.dims[1], bh, bw } },
-                                      error);
+          po->data = lens_occluder_buffer (occ, &(LensShape) { 4, { B, clean_out->shape.dims[1],
+                                                                   bh, bw } }, error);
           if (po->data == NULL)
             goto out;
           outs[0] = po->data;
@@ -664,7 +677,13 @@ run_layer (LensOccluder *occ,
           ins[i] = v >= 0 ? lens_trace_get_value (occ->trace, v) : NULL;
           continue;
         }
-      owned[i] = materialize (&patches[v], lens_trace_get_value (occ->trace, v), B, error);
+      if (patches[v].full)
+        {
+          ins[i] = patches[v].data;
+          continue;
+        }
+      owned[i] = materialize (occ, patches[v].changed ? &patches[v] : NULL,
+                              lens_trace_get_value (occ->trace, v), B, error);
       if (owned[i] == NULL)
         goto out;
       ins[i] = owned[i];
@@ -672,7 +691,8 @@ run_layer (LensOccluder *occ,
   {
     LensShape s = clean_out->shape;
     s.dims[0] = B;
-    po->data = lens_tensor_new (clean_out->dtype, &s, error);
+    po->data = clean_out->dtype == LENS_DTYPE_FLOAT32 ? lens_occluder_buffer (occ, &s, error)
+                                                      : lens_tensor_new (clean_out->dtype, &s, error);
     if (po->data == NULL)
       goto out;
   }
@@ -682,7 +702,7 @@ run_layer (LensOccluder *occ,
 
 out:
   for (int i = 0; i < node->n_inputs; i++)
-    lens_tensor_free (owned[i]);
+    lens_occluder_release (occ, owned[i]);
   return ok;
 }
 
@@ -715,7 +735,7 @@ run_batch (LensOccluder       *occ,
       pi->oy[b] = CLAMP (ys[b], 0, occ->H - bh);
       pi->ox[b] = CLAMP (xs[b], 0, occ->W - bw);
     }
-  pi->data = cut (NULL, clean_in, B, pi->oy, pi->ox, bh, bw, 0.0f, error);
+  pi->data = cut (occ, NULL, clean_in, B, pi->oy, pi->ox, bh, bw, 0.0f, error);
   if (pi->data == NULL)
     goto out;
   for (int b = 0; b < B; b++)
@@ -736,7 +756,9 @@ run_batch (LensOccluder       *occ,
   {
     const LensTensor *clean_out = lens_trace_get_value (occ->trace, occ->output);
     gsize n = lens_tensor_numel (clean_out);
-    g_autoptr (LensTensor) all = materialize (&patches[occ->output], clean_out, B, error);
+    const Patch *po = &patches[occ->output];
+    LensTensor *all = po->full ? po->data
+                               : materialize (occ, po->changed ? po : NULL, clean_out, B, error);
     g_autofree float *probs = g_new (float, n);
 
     if (all == NULL)
@@ -751,6 +773,8 @@ run_batch (LensOccluder       *occ,
         fill_point (probs, n, occ->target, &points[b]);
         points[b].feature = (float) occ->clean_feature;
       }
+    if (all != po->data)
+      lens_occluder_release (occ, all);
   }
   if (occ->layer_value >= 0 && patches[occ->layer_value].changed)
     {
@@ -785,7 +809,7 @@ run_batch (LensOccluder       *occ,
 
 out:
   for (guint i = 0; i < nv; i++)
-    patch_clear (&patches[i]);
+    patch_clear (occ, &patches[i]);
   return ok;
 }
 

@@ -25,6 +25,11 @@ typedef struct
   gboolean partial;       /* also positions whose square crosses the border */
   gboolean full;          /* recompute whole layers (the baseline) */
   int      batch;         /* positions per batch; 0: automatic */
+  int      dense;         /* the first dense layer after the feature maps (Gemm or
+                           * MatMul on their flattened values): 0 updated only
+                           * by its changed inputs when a cost model expects a
+                           * gain (always for a single query), 1 always, -1
+                           * never (recomputed whole) */
 } LensOccludeOptions;
 
 typedef struct _LensOccluder LensOccluder;

@@ -11,6 +11,7 @@
 #include "lens-net-private.h"
 #include "onnx.pb-c.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ONNX TensorProto.DataType values we read */
@@ -194,6 +195,9 @@ resolve_external_path (const char *base_dir,
                        GError    **error)
 {
   g_auto (GStrv) parts = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *real_base = NULL;
+  g_autofree char *real_path = NULL;
 
   if (base_dir == NULL)
     {
@@ -208,7 +212,22 @@ resolve_external_path (const char *base_dir,
   for (int i = 0; parts[i]; i++)
     if (strcmp (parts[i], "..") == 0)
       goto bad;
-  return g_build_filename (base_dir, location, NULL);
+  path = g_build_filename (base_dir, location, NULL);
+
+  /* a symbolic link inside the folder may still point out of it: compare
+   * the resolved paths (a file that does not exist fails when read) */
+  real_base = realpath (base_dir, NULL);
+  real_path = realpath (path, NULL);
+  if (real_base != NULL && real_path != NULL &&
+      !(g_str_has_prefix (real_path, real_base) &&
+        (real_path[strlen (real_base)] == G_DIR_SEPARATOR || strcmp (real_base, "/") == 0)))
+    {
+      g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_EXTERNAL_DATA,
+                   "External data location '%s' leads out of the model's folder "
+                   "(through a symbolic link)", location);
+      return NULL;
+    }
+  return g_steal_pointer (&path);
 
 bad:
   g_set_error (error, LENS_NET_ERROR, LENS_NET_ERROR_EXTERNAL_DATA,

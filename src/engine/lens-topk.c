@@ -18,8 +18,14 @@
 struct _LensTopk
 {
   char          *model_path;
-  char          *model_sha256;
+  char          *model_sha256;   /* NULL while hash_thread runs */
   gint64         model_size;
+  /* The model file's SHA-256 is computed on this thread while the scan
+   * runs; everything that reads model_sha256 joins it first. */
+  GThread       *hash_thread;
+  GMappedFile   *hash_file;
+  GError        *hash_error;
+  gint           hash_cancel;     /* atomic: lens_topk_free() stops it */
   char          *dataset_spec;
   char          *dataset_kind;
   char          *dataset_sha256;
@@ -324,11 +330,17 @@ layer_clear (LensTopkLayer *layer)
   g_free (layer->entries);
 }
 
+static gboolean join_hash (const LensTopk *topk,
+                           GError        **error);
+
 void
 lens_topk_free (LensTopk *topk)
 {
   if (topk == NULL)
     return;
+  g_atomic_int_set (&topk->hash_cancel, 1);
+  join_hash (topk, NULL);
+  g_clear_error (&topk->hash_error);
   g_free (topk->model_path);
   g_free (topk->model_sha256);
   g_free (topk->dataset_spec);
@@ -571,26 +583,72 @@ resolve_layer (LensNet    *net,
   return value;
 }
 
+#define HASH_CHUNK ((gsize) 4 * 1024 * 1024)
+
+static gpointer
+hash_thread (gpointer data)
+{
+  LensTopk *topk = data;
+  const guchar *bytes = (const guchar *) g_mapped_file_get_contents (topk->hash_file);
+  gsize len = g_mapped_file_get_length (topk->hash_file);
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  for (gsize off = 0; off < len; off += HASH_CHUNK)
+    {
+      if (g_atomic_int_get (&topk->hash_cancel))
+        return NULL;
+      g_checksum_update (sum, bytes + off, MIN (HASH_CHUNK, len - off));
+    }
+  topk->model_sha256 = g_strdup (g_checksum_get_string (sum));
+  return NULL;
+}
+
+/* Maps the model file (errors at once) and starts hashing it. */
 static gboolean
-hash_model (const char *path,
-            char      **sha256,
-            gint64     *size,
+start_hash (LensTopk   *topk,
+            const char *path,
             GError    **error)
 {
-  g_autoptr(GMappedFile) file = NULL;
   g_autoptr(GError) local = NULL;
 
-  file = g_mapped_file_new (path, FALSE, &local);
-  if (file == NULL)
+  topk->hash_file = g_mapped_file_new (path, FALSE, &local);
+  if (topk->hash_file == NULL)
     {
       g_set_error (error, LENS_TOPK_ERROR, LENS_TOPK_ERROR_IO, "%s", local->message);
       return FALSE;
     }
-  *size = (gint64) g_mapped_file_get_length (file);
-  *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
-                                         (const guchar *) g_mapped_file_get_contents (file),
-                                         g_mapped_file_get_length (file));
+  topk->model_size = (gint64) g_mapped_file_get_length (topk->hash_file);
+  topk->hash_thread = g_thread_try_new ("lens-topk-hash", hash_thread, topk, &local);
+  if (topk->hash_thread == NULL)
+    {
+      /* no thread: hash here */
+      hash_thread (topk);
+      g_clear_pointer (&topk->hash_file, g_mapped_file_unref);
+    }
   return TRUE;
+}
+
+/* Waits for the model's hash; FALSE (and error) if there is none. */
+static gboolean
+join_hash (const LensTopk *ctopk,
+           GError        **error)
+{
+  LensTopk *topk = (LensTopk *) ctopk;   /* the hash is filled in lazily */
+
+  if (topk->hash_thread != NULL)
+    {
+      g_thread_join (topk->hash_thread);
+      topk->hash_thread = NULL;
+      g_clear_pointer (&topk->hash_file, g_mapped_file_unref);
+      if (topk->model_sha256 == NULL && topk->hash_error == NULL)
+        g_set_error_literal (&topk->hash_error, LENS_TOPK_ERROR, LENS_TOPK_ERROR_IO,
+                             "The model file's hash was not computed");
+    }
+  if (topk->model_sha256 != NULL)
+    return TRUE;
+  if (topk->hash_error != NULL)
+    g_propagate_error (error, g_error_copy (topk->hash_error));
+  return FALSE;
 }
 
 static int
@@ -624,7 +682,7 @@ lens_topk_new (LensNet               *net,
     }
 
   topk = lens_topk_alloc (n_layers);
-  if (!hash_model (model_path, &topk->model_sha256, &topk->model_size, error))
+  if (!start_hash (topk, model_path, error))
     return NULL;
   topk->model_path = g_strdup (model_path);
   topk->dataset_spec = g_strdup (lens_scan_source_get_spec (source));
@@ -905,6 +963,7 @@ lens_topk_get_model_path (const LensTopk *topk)
 const char *
 lens_topk_get_model_sha256 (const LensTopk *topk)
 {
+  join_hash (topk, NULL);
   return topk->model_sha256;
 }
 
@@ -989,13 +1048,14 @@ lens_topk_to_json (LensTopk *topk)
 {
   GString *out = g_string_new (NULL);
 
+  join_hash (topk, NULL);
   g_string_append_printf (out, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n",
                           FORMAT_NAME, FORMAT_VERSION);
   g_string_append (out, "  \"model\": {\"path\": ");
   append_json_path (out, topk->model_path);
   g_string_append_printf (out, ", \"size\": %" G_GINT64_FORMAT ", \"sha256\": ",
                           topk->model_size);
-  append_json_string (out, topk->model_sha256);
+  append_json_string (out, topk->model_sha256 != NULL ? topk->model_sha256 : "");
   g_string_append (out, "},\n");
   g_string_append (out, "  \"dataset\": {\"spec\": ");
   append_json_path (out, topk->dataset_spec);
@@ -1045,9 +1105,12 @@ lens_topk_save (LensTopk    *topk,
                 const char  *path,
                 GError     **error)
 {
-  g_autofree char *json = lens_topk_to_json (topk);
+  g_autofree char *json = NULL;
   g_autoptr(GError) local = NULL;
 
+  if (!join_hash (topk, error))
+    return FALSE;
+  json = lens_topk_to_json (topk);
   if (!lens_file_write_atomic (path, json, strlen (json), &local))
     {
       g_set_error_literal (error, LENS_TOPK_ERROR, LENS_TOPK_ERROR_IO, local->message);
@@ -1352,6 +1415,8 @@ lens_topk_same_scan (const LensTopk *a,
 {
   const char *what = NULL;
 
+  if (!join_hash (a, error) || !join_hash (b, error))
+    return FALSE;
   if (g_strcmp0 (a->model_sha256, b->model_sha256) != 0 || a->model_size != b->model_size)
     what = "the model files differ";
   else if (g_strcmp0 (a->dataset_sha256, b->dataset_sha256) != 0 ||

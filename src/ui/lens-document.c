@@ -29,6 +29,8 @@ struct _LensDocument
 
   /* jobs */
   guint               n_pending;
+  guint               n_loading;   /* model and image requests on their way */
+  gboolean            closing;     /* lens_document_cancel (): ask for nothing more */
   gint64              render_started;
   gboolean            shared_norm;
 
@@ -215,6 +217,20 @@ trace_done (LensDocument *self,
   LensTraceInfo *trace;
 
   trace = lens_engine_client_run_image_finish (self->client, result, &error);
+  if (trace == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      self->n_loading == 0 && !self->closing)
+    {
+      /* Cancelled (Escape) with nothing newer on its way: the worker may
+       * have dropped the activations of the image still shown, so run
+       * that one again and the window stays true to the worker. */
+      if (self->trace != NULL)
+        {
+          g_free (self->image_path);
+          self->image_path = g_strdup (self->trace->image_path);
+          lens_document_request_trace (self);
+        }
+      return;
+    }
   if (trace == NULL)
     {
       if (lens_document_report (self, error, _("Could not run the image through the model")))
@@ -236,6 +252,8 @@ trace_done (LensDocument *self,
   lens_document_request_maps (self);
 }
 
+static void lens_document_flush_query (LensDocument *self);
+
 static void
 on_trace_done (GObject      *source,
                GAsyncResult *result,
@@ -243,8 +261,12 @@ on_trace_done (GObject      *source,
 {
   g_autoptr(LensDocument) self = user_data;
 
+  self->n_loading--;
   if (self->client != NULL)
-    trace_done (self, result);
+    {
+      trace_done (self, result);
+      lens_document_flush_query (self);
+    }
   lens_document_job_done (self);
 }
 
@@ -254,6 +276,7 @@ lens_document_request_trace (LensDocument *self)
   if (self->model == NULL || self->image_path == NULL)
     return;
 
+  self->n_loading++;
   lens_document_job_started (self);
   lens_engine_client_run_image_async (self->client, self->image_path, NULL,
                                       on_trace_done, g_object_ref (self));
@@ -308,8 +331,12 @@ on_model_loaded (GObject      *source,
 {
   g_autoptr(LensDocument) self = user_data;
 
+  self->n_loading--;
   if (self->client != NULL)
-    model_loaded (self, result);
+    {
+      model_loaded (self, result);
+      lens_document_flush_query (self);
+    }
   lens_document_job_done (self);
 }
 
@@ -320,6 +347,7 @@ lens_document_open_model (LensDocument *self,
   g_return_if_fail (LENS_IS_DOCUMENT (self));
   g_return_if_fail (path != NULL);
 
+  self->n_loading++;
   lens_document_job_started (self);
   lens_engine_client_load_model_async (self->client, path, NULL, on_model_loaded,
                                        g_object_ref (self));
@@ -510,18 +538,34 @@ on_occlude_done (GObject      *source,
     lens_document_send_query (self);
 }
 
+/* While a model or an image is on its way, the position waits for the
+ * new trace (the worker has no activations to occlude meanwhile). */
 static void
 lens_document_send_query (LensDocument *self)
 {
   LensOcclusionSettings settings;
+  int width, height;
 
-  if (self->trace == NULL)
+  if (self->trace == NULL || self->trace->input == NULL || self->n_loading > 0)
     return;
   lens_document_get_occlusion_settings (self, &settings);
+  /* asked for on another image (or model) than the one now run */
+  width = lens_pixels_get_width (self->trace->input);
+  height = lens_pixels_get_height (self->trace->input);
+  self->pending_x = CLAMP (self->pending_x, 0, MAX (width - settings.size, 0));
+  self->pending_y = CLAMP (self->pending_y, 0, MAX (height - settings.size, 0));
   self->query_pending = FALSE;
   self->query_in_flight = TRUE;
   lens_engine_client_occlude_async (self->client, &settings, self->pending_x, self->pending_y,
                                     NULL, on_occlude_done, g_object_ref (self));
+}
+
+/* A position that waited for a model or an image goes out now. */
+static void
+lens_document_flush_query (LensDocument *self)
+{
+  if (self->query_pending && !self->query_in_flight)
+    lens_document_send_query (self);
 }
 
 void
@@ -536,6 +580,27 @@ lens_document_occlude_at (LensDocument *self,
   self->query_pending = TRUE;
   if (!self->query_in_flight)
     lens_document_send_query (self);
+}
+
+gboolean
+lens_document_get_pending_occluder (LensDocument *self,
+                                    int          *x,
+                                    int          *y)
+{
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), FALSE);
+
+  if (!self->query_pending)
+    return FALSE;
+  *x = self->pending_x;
+  *y = self->pending_y;
+  return TRUE;
+}
+
+gboolean
+lens_document_get_loading (LensDocument *self)
+{
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), FALSE);
+  return self->n_loading > 0;
 }
 
 LensOcclusionQuery *
@@ -651,6 +716,10 @@ lens_document_cancel_jobs (LensDocument *self)
     g_cancellable_cancel (self->project_cancellable);
   g_clear_object (&self->project_cancellable);
   lens_document_cancel_sweep (self);
+  /* a model or an image on its way: trace_done () puts back the image
+   * still shown */
+  if (self->n_loading > 0)
+    lens_engine_client_cancel_all (self->client);
 }
 
 int
@@ -831,6 +900,8 @@ void
 lens_document_cancel (LensDocument *self)
 {
   g_return_if_fail (LENS_IS_DOCUMENT (self));
+  self->closing = TRUE;
+  self->query_pending = FALSE;
   lens_engine_client_cancel_all (self->client);
 }
 

@@ -59,10 +59,18 @@ void                lens_document_project_point        (LensDocument *self,
 LensProjection     *lens_document_get_projection       (LensDocument *self);
 
 /* The occluder at (x, y) of the input; while a query runs, only the
- * newest position is kept and sent when it returns. */
+ * newest position is kept and sent when it returns.  While a model or an
+ * image is loading, the newest position waits and is sent (clamped to the
+ * new input) once the trace has arrived. */
 void                lens_document_occlude_at           (LensDocument *self,
                                                         int           x,
                                                         int           y);
+/* The position asked for and not yet sent, if any. */
+gboolean            lens_document_get_pending_occluder (LensDocument *self,
+                                                        int          *x,
+                                                        int          *y);
+/* TRUE while a model or an image run is on its way to the worker. */
+gboolean            lens_document_get_loading          (LensDocument *self);
 LensOcclusionQuery *lens_document_get_query            (LensDocument *self);
 int                 lens_document_get_occluder_size    (LensDocument *self);
 void                lens_document_sweep                (LensDocument *self);
@@ -70,7 +78,9 @@ void                lens_document_cancel_sweep         (LensDocument *self);
 gboolean            lens_document_get_sweeping         (LensDocument *self);
 double              lens_document_get_sweep_progress   (LensDocument *self);
 LensOcclusionSweep *lens_document_get_sweep            (LensDocument *self);
-/* Escape: stops the running projection and sweep. */
+/* Escape: stops the running projection and sweep, and an image run (the
+ * image still shown is then run again: the window never shows an image
+ * whose activations the worker has dropped). */
 void                lens_document_cancel_jobs          (LensDocument *self);
 
 /* Forgets pending work (the window is closing). */

@@ -79,6 +79,10 @@ typedef struct
   gboolean        was_probability;
   guint           n_predictions;
   LensPrediction  predictions[LENS_MAX_PREDICTIONS];
+  /* the mean of every layer's (first) output over all its elements, one
+   * per layer; NAN for a layer whose output is not float */
+  guint           n_layers;
+  double         *layer_means;
 } LensTraceInfo;
 
 /* A channel projected back to the input (immutable). */

@@ -6,6 +6,7 @@
 
 #include "lens-config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "lens-engine-private.h"
@@ -49,6 +50,7 @@ lens_trace_info_clear (gpointer data)
   for (guint i = 0; i < info->n_predictions; i++)
     g_free (info->predictions[i].label);
   g_clear_pointer (&info->input, lens_pixels_unref);
+  g_free (info->layer_means);
   g_free (info->image_path);
 }
 
@@ -311,6 +313,37 @@ fill_predictions (LensWorker    *worker,
     }
 }
 
+/* The mean activation of every layer, computed while the trace is fresh
+ * in the worker's hands (one pass over each output). */
+static void
+fill_layer_means (LensWorker    *worker,
+                  LensTraceInfo *info)
+{
+  guint n = lens_net_get_n_layers (worker->net);
+
+  info->n_layers = n;
+  info->layer_means = g_new (double, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      int value = lens_net_layer_get_output (worker->net, i);
+      const LensTensor *t = value >= 0 ? lens_trace_get_value (worker->trace, value) : NULL;
+      gsize numel;
+      const float *v;
+      double sum = 0.0;
+
+      info->layer_means[i] = NAN;
+      if (t == NULL || t->dtype != LENS_DTYPE_FLOAT32)
+        continue;
+      numel = lens_tensor_numel (t);
+      if (numel == 0)
+        continue;
+      v = lens_tensor_get_floats (t);
+      for (gsize k = 0; k < numel; k++)
+        sum += v[k];
+      info->layer_means[i] = sum / (double) numel;
+    }
+}
+
 void
 lens_job_run_image (LensWorker  *worker,
                     GTask       *task,
@@ -383,6 +416,7 @@ lens_job_run_image (LensWorker  *worker,
   if (shown != NULL)
     info->input = lens_pixels_new_from_rgb (shown->rgb, shown->width, shown->height);
   fill_predictions (worker, info);
+  fill_layer_means (worker, info);
 
   lens_job_return_pointer (task, info, (GDestroyNotify) lens_trace_info_unref);
 #else

@@ -107,6 +107,27 @@ lens_layer_list_forget_means (LensLayerList *self)
   lens_layer_list_apply_means (self);
 }
 
+/* A new image: the worker measured every layer during the run, so every
+ * row gets its bar at once (none while no image has been run). */
+static void
+on_trace_changed (LensLayerList *self)
+{
+  LensTraceInfo *trace = self->document ? lens_document_get_trace (self->document) : NULL;
+  guint n = self->layers ? g_list_model_get_n_items (self->layers) : 0;
+
+  /* a trace of another model may linger while a new model loads */
+  if (trace == NULL || trace->layer_means == NULL || trace->n_layers != n)
+    {
+      lens_layer_list_forget_means (self);
+      return;
+    }
+  /* all at once: one pass over the rows, not one per layer */
+  g_array_set_size (self->means, MAX (self->means->len, n));
+  for (guint i = 0; i < self->means->len; i++)
+    g_array_index (self->means, double, i) = i < n ? trace->layer_means[i] : NAN;
+  lens_layer_list_apply_means (self);
+}
+
 void
 lens_layer_list_set_layer_mean (LensLayerList *self,
                                 guint          layer,
@@ -135,21 +156,6 @@ lens_layer_list_get_layer_mean (LensLayerList *self,
   if (layer >= self->means->len)
     return NAN;
   return g_array_index (self->means, double, layer);
-}
-
-/* Every channel of a layer has the same size, so the layer's mean is the
- * mean of its channels' means. */
-static void
-on_maps_changed (LensLayerList *self)
-{
-  LensLayerMaps *maps = lens_document_get_maps (self->document);
-  double sum = 0.0;
-
-  if (maps == NULL || maps->n_channels == 0)
-    return;
-  for (guint c = 0; c < maps->n_channels; c++)
-    sum += maps->mean[c];
-  lens_layer_list_set_layer_mean (self, maps->layer, sum / maps->n_channels);
 }
 
 /* The row of `layer`, unfolding the blocks on the way (-1: none). */
@@ -235,9 +241,9 @@ lens_layer_list_rebuild (LensLayerList *self)
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->tree));
   self->syncing = FALSE;
 
-  /* a new model: nothing is known about its activations yet */
+  /* a new model: only a trace of this model tells its activations */
   g_array_set_size (self->means, self->layers ? g_list_model_get_n_items (self->layers) : 0);
-  lens_layer_list_forget_means (self);
+  on_trace_changed (self);
   if (self->document != NULL)
     on_document_layer_selected (self);
 }
@@ -293,9 +299,7 @@ lens_layer_list_set_document (LensLayerList *self,
       g_signal_connect_object (document, "notify::selected-layer",
                                G_CALLBACK (on_document_layer_selected), self, G_CONNECT_SWAPPED);
       g_signal_connect_object (document, "notify::trace",
-                               G_CALLBACK (lens_layer_list_forget_means), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (document, "notify::maps", G_CALLBACK (on_maps_changed), self,
-                               G_CONNECT_SWAPPED);
+                               G_CALLBACK (on_trace_changed), self, G_CONNECT_SWAPPED);
       g_signal_connect_object (self->layers, "items-changed",
                                G_CALLBACK (lens_layer_list_rebuild), self, G_CONNECT_SWAPPED);
     }

@@ -16,8 +16,9 @@ void              lens_layer_list_set_document   (LensLayerList *self,
 GtkListView      *lens_layer_list_get_list_view  (LensLayerList *self);
 /* The rows shown: GtkTreeListRows of LensLayerItems (layers and blocks). */
 GtkTreeListModel *lens_layer_list_get_tree       (LensLayerList *self);
-/* The mean activation of `layer` for the current image (NAN: not known
- * yet); the list learns it from every layer's maps as they arrive. */
+/* The mean activation of `layer` for the current image (NAN: no image
+ * run, or the layer's output is not float); the list takes every layer's
+ * mean from the trace as soon as the image has run. */
 double            lens_layer_list_get_layer_mean (LensLayerList *self,
                                                   guint          layer);
 void              lens_layer_list_set_layer_mean (LensLayerList *self,

@@ -62,7 +62,12 @@ place_square (LensWindow *self,
 
   if (!input_size (self, &width, &height))
     {
+      /* no image yet (a model is loading): the document keeps the newest
+       * position for the trace to come */
       lens_image_canvas_set_square (self->occlusion_canvas, NULL);
+      self->occ_x = round (x);
+      self->occ_y = round (y);
+      lens_document_occlude_at (self->document, (int) self->occ_x, (int) self->occ_y);
       return;
     }
   self->occ_x = CLAMP (round (x), 0, MAX (width - size, 0));
@@ -406,8 +411,11 @@ on_heat_kind_changed (LensWindow *self)
 static void
 on_view_changed (LensWindow *self)
 {
+  int width, height;
+
   if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "occlusion") == 0 &&
-      lens_document_get_query (self->document) == NULL)
+      lens_document_get_query (self->document) == NULL && input_size (self, &width, &height) &&
+      !lens_document_get_loading (self->document))
     place_square (self, self->occ_x, self->occ_y);
 }
 
@@ -417,21 +425,26 @@ lens_window_occlusion_update (LensWindow *self,
 {
   if (g_str_equal (name, "trace"))
     {
-      int width, height, size = lens_document_get_occluder_size (self->document);
+      int width, height, x, y, size = lens_document_get_occluder_size (self->document);
 
       lens_image_canvas_set_pixels (self->occlusion_canvas,
                                     lens_document_get_trace (self->document)
                                       ? lens_document_get_trace (self->document)->input : NULL);
       update_spins (self);
-      if (input_size (self, &width, &height))
-        place_square (self, (width - size) / 2.0, (height - size) / 2.0);
-      else
+      /* a position asked for while the image loaded wins over the centre */
+      if (!input_size (self, &width, &height))
         lens_image_canvas_set_square (self->occlusion_canvas, NULL);
+      else if (lens_document_get_pending_occluder (self->document, &x, &y))
+        place_square (self, x, y);
+      else
+        place_square (self, (width - size) / 2.0, (height - size) / 2.0);
     }
   else if (g_str_equal (name, "occluder-size") || g_str_equal (name, "occluder-stride"))
     {
+      int width, height;
+
       update_spins (self);
-      if (g_str_equal (name, "occluder-size"))
+      if (g_str_equal (name, "occluder-size") && input_size (self, &width, &height))
         place_square (self, self->occ_x, self->occ_y);
     }
   else if (g_str_equal (name, "selected-channel") || g_str_equal (name, "selected-layer"))

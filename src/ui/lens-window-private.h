@@ -1,6 +1,7 @@
 /* lens-window-private.h: LensWindow's fields, for its own files and tests */
 #pragma once
 
+#include "lens-analyses-view.h"
 #include "lens-colormap.h"
 #include "lens-feature-grid.h"
 #include "lens-image-canvas.h"
@@ -42,6 +43,9 @@ struct _LensWindow
   GtkLabel             *target_label;
   GtkLabel             *feature_label;
   LensPredictions      *occlusion_predictions;
+
+  /* the Analyses view (built in code, pages added in lens-window.c) */
+  LensAnalysesView     *analyses_view;
 
   /* occlusion */
   double                occ_x, occ_y;       /* the square's corner, input pixels */

@@ -6,6 +6,12 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "lens-analysis-correspondence.h"
+#include "lens-analysis-evolution.h"
+#include "lens-analysis-filters.h"
+#include "lens-analysis-invariance.h"
+#include "lens-analysis-probe.h"
+#include "lens-analysis-topk.h"
 #include "lens-frame-trace.h"
 #include "lens-window-private.h"
 
@@ -448,6 +454,32 @@ lens_window_setup_settings (LensWindow *self)
                    G_SETTINGS_BIND_DEFAULT);
 }
 
+/* The Analyses view: one page per dataset analysis. */
+static void
+lens_window_analyses_init (LensWindow *self)
+{
+  AdwViewStackPage *page;
+
+  self->analyses_view = lens_analyses_view_new (self->document);
+  page = adw_view_stack_add_titled (self->view_stack, GTK_WIDGET (self->analyses_view),
+                                    "analyses", _("Analyses"));
+  adw_view_stack_page_set_icon_name (page, "view-list-symbolic");
+
+  /* pages, in sidebar order */
+  lens_analyses_view_add_page (self->analyses_view, "topk", _("Top-9"),
+                               lens_analysis_topk_new (self->analyses_view));
+  lens_analyses_view_add_page (self->analyses_view, "filters", _("Filters"),
+                               lens_analysis_filters_new (self->analyses_view));
+  lens_analyses_view_add_page (self->analyses_view, "evolution", _("Evolution"),
+                               lens_analysis_evolution_new (self->analyses_view));
+  lens_analyses_view_add_page (self->analyses_view, "invariance", _("Invariance"),
+                               lens_analysis_invariance_new (self->analyses_view));
+  lens_analyses_view_add_page (self->analyses_view, "correspondence", _("Correspondence"),
+                               lens_analysis_correspondence_new (self->analyses_view));
+  lens_analyses_view_add_page (self->analyses_view, "probe", _("Linear Probes"),
+                               lens_analysis_probe_new (self->analyses_view));
+}
+
 static void
 lens_window_dispose (GObject *object)
 {
@@ -560,6 +592,7 @@ lens_window_init (LensWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   lens_window_occlusion_init (self);
+  lens_window_analyses_init (self);
   lens_window_actions_init (self);
   lens_window_setup_settings (self);
   lens_window_settings_init (self);

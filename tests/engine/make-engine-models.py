@@ -100,6 +100,37 @@ def external_conv(location, offset=None, length=None):
     return m
 
 
+def pb_varint(n):
+    out = b""
+    while True:
+        low, n = n & 0x7F, n >> 7
+        if n == 0:
+            return out + bytes([low])
+        out += bytes([low | 0x80])
+
+
+def pb_field(number, payload):
+    """A length-delimited protobuf field, written by hand."""
+    return pb_varint((number << 3) | 2) + pb_varint(len(payload)) + payload
+
+
+def nested_graphs(levels):
+    """A ModelProto whose graph holds a node whose attribute holds a graph
+    ... `levels` times: 3 messages per level, a few bytes each.  Python's
+    protobuf refuses such depth itself, hence the hand encoding."""
+    # headers from the innermost outwards (joining them once keeps it linear)
+    headers, size = [], 0
+    for _ in range(levels):
+        # GraphProto.node(1) > NodeProto.attribute(5) > AttributeProto.g(6)
+        for number in (6, 5, 1):
+            head = pb_varint((number << 3) | 2) + pb_varint(size)
+            headers.append(head)
+            size += len(head)
+    graph = b"".join(reversed(headers))
+    opset = pb_field(1, b"") + b"\x10" + pb_varint(13)     # domain "", version 13
+    return b"\x08\x07" + pb_field(7, graph) + pb_field(8, opset)  # ir_version 7
+
+
 def bad_models(outdir):
     files = {}
 
@@ -193,6 +224,14 @@ def bad_models(outdir):
     save("external-offset.onnx", external_conv("weights.bin", 4096))
     save("external-length.onnx", external_conv("weights.bin", 16, len(weights) + 64))
     save("external-short-file.onnx", external_conv("weights.bin", 100))
+    # symbolic links (made below): up -> .. leaves the folder, here -> . stays
+    save("external-symlink-out.onnx", external_conv("up/outside-weights.bin", 16, len(weights)))
+    save("external-symlink-in.onnx", external_conv("here/weights.bin", 16, len(weights)))
+    files["../outside-weights.bin"] = files["weights.bin"]
+
+    # nesting: protobuf-c decodes sub-messages recursively, without a limit
+    save("nested-graphs-deep.onnx", nested_graphs(100000))
+    save("nested-graphs-21.onnx", nested_graphs(21))
 
     # dynamic dims
     save("dynamic-hw.onnx", model(
@@ -234,6 +273,11 @@ def bad_models(outdir):
     for name, data in files.items():
         with open(os.path.join(outdir, name), "wb") as f:
             f.write(data)
+    for link, target in (("up", ".."), ("here", ".")):
+        link = os.path.join(outdir, link)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(target, link)
     with open(os.path.join(outdir, "MANIFEST"), "w") as f:
         f.write("".join(n + "\n" for n in sorted(files) if n.endswith(".onnx")))
 

@@ -50,6 +50,9 @@ static const BadCase cases[] = {
   { "constantofshape-overflow.onnx", LENS_NET_ERROR_TOO_LARGE, { "cos_huge", "ConstantOfShape" } },
   { "initializer-dims-overflow.onnx", LENS_NET_ERROR_SHAPE, { "W_overflow" } },
   { "initializer-huge-no-data.onnx", LENS_NET_ERROR_TOO_LARGE, { "W_huge", "budget" } },
+  /* the refusal gives the size (2^20 * 2^20 floats = 2^22 MiB) and the budget */
+  { "initializer-huge-no-data.onnx", LENS_NET_ERROR_TOO_LARGE,
+    { "1048576x1048576", "would need 4194304 MiB, over the memory budget of 1 MiB" }, 1 * MiB },
   { "initializer-no-data.onnx", LENS_NET_ERROR_SHAPE, { "W_empty" } },
   { "raw-data-length.onnx", LENS_NET_ERROR_SHAPE, { "W_short", "100" } },
   { "input-dims-overflow.onnx", LENS_NET_ERROR_TOO_LARGE, { "overflow" } },
@@ -60,6 +63,12 @@ static const BadCase cases[] = {
   { "external-offset.onnx", LENS_NET_ERROR_EXTERNAL_DATA, { "4096", "'W'" } },
   { "external-length.onnx", LENS_NET_ERROR_EXTERNAL_DATA, { "weights.bin", "'W'" } },
   { "external-short-file.onnx", LENS_NET_ERROR_EXTERNAL_DATA, { "weights.bin", "'W'" } },
+  { "external-symlink-out.onnx", LENS_NET_ERROR_EXTERNAL_DATA, { "up/outside-weights.bin",
+                                                                 "out of the model's folder" } },
+  { "external-symlink-in.onnx", LOADS },
+  { "nested-graphs-deep.onnx", LENS_NET_ERROR_PARSE, { "64 levels deep" } },
+  /* 1 + 3 * 21 = 64 levels: decoded, then refused for its empty op */
+  { "nested-graphs-21.onnx", LENS_NET_ERROR_UNSUPPORTED_OP, { "Unsupported op ''" } },
   { "dynamic-hw.onnx", LENS_NET_ERROR_DYNAMIC_SHAPE, { "'x'", "input-size" } },
   { "dynamic-hw.onnx", LOADS, { NULL }, 0, 32, 48 },
   { "dynamic-batch.onnx", LOADS },
@@ -453,6 +462,8 @@ test_trace_errors (void)
   /* a batch the memory cannot hold */
   g_assert_null (lens_trace_new (net, G_MAXINT, &error));
   g_assert_error (error, LENS_NET_ERROR, LENS_NET_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "batch 2147483647 would need"));
+  g_assert_nonnull (strstr (error->message, "MiB of activations, over the memory budget of"));
 }
 
 int

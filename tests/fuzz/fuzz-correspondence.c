@@ -21,7 +21,7 @@ LLVMFuzzerInitialize (int    *argc,
 }
 
 static gboolean
-box_ok (const LensBox *b)
+box_ok (const LensCorrespondenceBox *b)
 {
   return b->x >= 0 && b->y >= 0 && b->width >= 1 && b->height >= 1 &&
          b->x <= LENS_CORRESPONDENCE_MAX_COORD && b->y <= LENS_CORRESPONDENCE_MAX_COORD &&

@@ -111,7 +111,7 @@ def main():
     proc = subprocess.Popen([exe, model, image], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    print(f'1..{17 + N_BROWSE}', flush=True)
+    print(f'1..{17 + N_BROWSE + N_ANALYSES}', flush=True)
     try:
         drive(proc, pyatspi, expected, outdir)
     finally:
@@ -247,6 +247,7 @@ def drive(proc, pyatspi, expected, outdir):
 
     projection_and_occlusion(app, pyatspi, outdir)
     export_dialog(app, pyatspi, outdir)
+    analyses_filters(app, pyatspi, outdir)
 
     run('xdotool', 'key', 'ctrl+q')
     try:
@@ -254,6 +255,61 @@ def drive(proc, pyatspi, expected, outdir):
     except subprocess.TimeoutExpired:
         rc = None
     tap(rc == 0, f'Ctrl+Q quits cleanly (exit status {rc})')
+
+
+N_ANALYSES = 1
+
+
+def count_exact(path, color):
+    """Pixels of exactly `color` (no erosion: the filter bars are thin)."""
+    return round(float(run('convert', path, '-fill', 'black', '+opaque', color, '-fill', 'white',
+                           '-opaque', color, '-format', '%[fx:mean*w*h]', 'info:')))
+
+
+def analyses_filters(app, pyatspi, outdir):
+    """A click on the Analyses view switch and on its Filters page, a click
+    on Analyse (found on the screen: the one suggested-action blue button
+    right of the page list): the filter tiles appear.  lens_filters_render()
+    paints them on rgb(24,24,24) with high-frequency bars in rgb(80,150,255)."""
+    switch = find(app, pyatspi, pyatspi.ROLE_TOGGLE_BUTTON, lambda n: n == 'Analyses') or \
+        find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == 'Analyses')
+    if switch is not None:
+        x, y, w, h = extents(pyatspi, switch)
+        run('xdotool', 'mousemove', str(x + w // 2), str(y + h // 2), 'click', '1')
+    row = switch and poll(lambda: find(app, pyatspi, pyatspi.ROLE_LABEL, lambda n: n == 'Filters'),
+                          timeout=10)
+    if row is None:
+        tap(False, 'Analyses → Filters → Analyse shows the first-layer filter tiles',
+            f'switch {switch}, row {row}')
+        return
+    x, y, w, h = extents(pyatspi, row)
+    run('xdotool', 'mousemove', str(x + w // 2), str(y + h // 2), 'click', '1')
+    time.sleep(0.5)
+    before = shot(outdir, 'e2e-9-analyses-filters-before.png')
+    sw, sh = (int(v) for v in run('identify', '-format', '%w %h', before).split())
+    page = (x + w + 8, y - 60, sw - (x + w + 8), sh - (y - 60))   # right of the page list
+    button = run('convert', crop(before, page, os.path.join(outdir, 'page-before.png')),
+                 '-fuzz', '8%', '-fill', 'black', '+opaque', '#3584e4', '-fill', 'white',
+                 '-opaque', '#3584e4', '-morphology', 'Erode', 'Square:3', '-format', '%@',
+                 'info:')
+    m = re.match(r'(\d+)x(\d+)\+(\d+)\+(\d+)', button)
+    if m and int(m.group(1)) > 10:
+        bw, bh, bx, by = (int(v) for v in m.groups())
+        run('xdotool', 'mousemove', str(page[0] + bx + bw // 2), str(page[1] + by + bh // 2),
+            'click', '1')
+    dark0 = count_exact(crop(before, page, os.path.join(outdir, 'page-before.png')), '#181818')
+    counts = {}
+
+    def tiles_shown():
+        after = shot(outdir, 'e2e-9-analyses-filters.png')
+        area = crop(after, page, os.path.join(outdir, 'page-after.png'))
+        counts['dark'], counts['blue'] = count_exact(area, '#181818'), count_exact(area, '#5096ff')
+        return counts['dark'] > 500 and counts['blue'] > 0
+    ok = bool(m) and poll(tiles_shown, timeout=20)
+    tap(ok and dark0 == 0,
+        f'Analyses → Filters → Analyse shows the first-layer filter tiles (Analyse button '
+        f'{button}; {counts.get("dark")} background and {counts.get("blue")} bar pixels, '
+        f'{dark0} background pixels before)')
 
 
 def n_colors(path):

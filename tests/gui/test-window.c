@@ -962,6 +962,262 @@ test_cancel_sweep (void)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+static void write_black_png (const char *path,
+                             int         size);
+
+typedef struct
+{
+  LensDocument *doc;
+  int           x, y;
+} WantIdleQuery;
+
+static gboolean
+idle_query_at (gpointer data)
+{
+  WantIdleQuery *w = data;
+  LensOcclusionQuery *q = lens_document_get_query (w->doc);
+
+  return !lens_document_get_busy (w->doc) && q != NULL && q->x == w->x && q->y == w->y;
+}
+
+/* Positions asked for while a model or an image loads are not lost: the
+ * newest one is sent once the trace has arrived. */
+static void
+test_occluder_while_loading (void)
+{
+  g_autofree char *model = fixture ("tiny.onnx");
+  g_autofree char *image = fixture ("tiny-image.png");
+  g_autoptr(GFile) model_file = g_file_new_for_path (model);
+  g_autoptr(GFile) image_file = g_file_new_for_path (image);
+  g_autofree char *message = NULL;
+  LensWindow *win;
+  LensDocument *doc;
+  WantIdleQuery want;
+
+  if (!have_fixtures ())
+    return;
+
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  g_signal_connect (doc, "error", G_CALLBACK (on_error), &message);
+  g_object_set (doc, "occluder-size", 5, NULL);
+
+  /* 1. a model without an image yet: nothing to occlude, the position
+   * waits; the image then runs and the square lands where it was put
+   * (not in the centre, (32 - 5) / 2 = 13) */
+  lens_window_open_model (win, model_file);
+  g_assert_true (wait_for (has_model, doc));
+  g_assert_null (lens_document_get_trace (doc));
+  lens_window_set_occluder (win, 2, 3);
+  lens_window_set_occluder (win, 4, 6);
+  lens_window_open_image (win, image_file);
+  want = (WantIdleQuery) { doc, 4, 6 };
+  g_assert_true (wait_for (idle_query_at, &want));
+
+  /* 2. during an image run, with the old image still shown: the latest
+   * of a drag's positions wins */
+  lens_window_open_image (win, image_file);
+  g_assert_true (lens_document_get_loading (doc));
+  for (int i = 0; i < 8; i++)
+    lens_window_set_occluder (win, i, 2 * i);
+  want = (WantIdleQuery) { doc, 7, 14 };
+  g_assert_true (wait_for (idle_query_at, &want));
+
+  /* 3. during a model load (the trace is dropped when the model arrives):
+   * the position is clamped to the new input, by hand 32 - 5 = 27 */
+  lens_window_open_model (win, model_file);
+  g_assert_true (lens_document_get_loading (doc));
+  lens_document_occlude_at (doc, 100, 9);
+  want = (WantIdleQuery) { doc, 27, 9 };
+  g_assert_true (wait_for (idle_query_at, &want));
+  g_assert_null (message);
+  g_object_set (doc, "occluder-size", 0, NULL);
+
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+/* Escape during an image run: whether the run was stopped before, during
+ * or after the worker dropped the old activations, what the window shows
+ * must still be backed by the worker (a layer and a channel click work). */
+static void
+test_cancel_image_run (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("convlens-cancel-XXXXXX", NULL);
+  g_autofree char *black = g_build_filename (dir, "black.png", NULL);
+  g_autofree char *image = fixture ("tiny-image.png");
+  g_autofree char *message = NULL;
+  const char *paths[2];
+  LensWindow *win;
+  LensDocument *doc;
+  guint n_kept = 0;
+
+  if (!have_fixtures ())
+    return;
+
+  write_black_png (black, 32);
+  paths[0] = black;
+  paths[1] = image;
+  win = new_window ();
+  doc = lens_window_get_document (win);
+  open_fixtures (win, TRUE);
+  g_signal_connect (doc, "error", G_CALLBACK (on_error), &message);
+
+  for (int i = 0; i < 24; i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (paths[i % 2]);
+      const char *shown = lens_document_get_trace (doc)->image_path;
+      g_autofree char *before = g_strdup (shown);
+      WantProjection want = { doc, 1 + i % 5, LENS_START_MAX };
+
+      lens_window_open_image (win, file);
+      /* let the worker get more or less far into the run */
+      g_usleep (40 * (i % 6));
+      g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-job", NULL);
+      g_assert_true (wait_for (idle_doc, doc));
+
+      g_assert_nonnull (lens_document_get_trace (doc));
+      shown = lens_document_get_trace (doc)->image_path;
+      g_assert_true (g_str_equal (shown, before) || g_str_equal (shown, paths[i % 2]));
+      n_kept += g_str_equal (shown, before);
+
+      lens_document_select_layer (doc, i % 3);
+      g_assert_true (wait_for (maps_of_layer, doc));
+      lens_document_select_channel (doc, want.channel);
+      g_assert_true (wait_for (has_projection, &want));
+      g_assert_null (message);
+    }
+  g_test_message ("%u of 24 image runs cancelled in time", n_kept);
+
+  gtk_window_destroy (GTK_WINDOW (win));
+  g_unlink (black);
+  g_rmdir (dir);
+}
+
+/* With CONVLENS_SCREENSHOT_DIR set, the window is saved there as NAME.png
+ * (docs/screenshots comes from here); otherwise nothing is written. */
+static void
+save_window_shot (LensWindow *win,
+                  const char *name)
+{
+  const char *dir = g_getenv ("CONVLENS_SCREENSHOT_DIR");
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+  gint64 until = g_get_monotonic_time () + 400 * 1000;
+  int w, h;
+
+  if (dir == NULL || *dir == '\0')
+    return;
+  /* let the last results paint */
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+  w = gtk_widget_get_width (GTK_WIDGET (win));
+  h = gtk_widget_get_height (GTK_WIDGET (win));
+  paintable = gtk_widget_paintable_new (GTK_WIDGET (win));
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (win)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
+  path = g_strdup_printf ("%s/%s.png", dir, name);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+}
+
+/* The default model zf-mini on a Fashion-MNIST test picture, through the
+ * three views the README shows. */
+static void
+test_default_model_views (void)
+{
+  const char *models = g_getenv ("CONVLENS_SOURCE_DIR");
+  g_autofree char *model = NULL;
+  g_autofree char *image = NULL;
+  g_autoptr(GFile) model_file = NULL;
+  g_autoptr(GFile) image_file = NULL;
+  g_autofree char *message = NULL;
+  WantProjection want;
+  WantIdleQuery where;
+  LensWindow *win;
+  LensDocument *doc;
+  guint n_layers;
+
+  if (models == NULL)
+    {
+      g_test_skip ("CONVLENS_SOURCE_DIR is not set");
+      return;
+    }
+  model = g_build_filename (models, "zf-mini.onnx", NULL);
+  image = g_build_filename (models, "..", "resources", "samples", "test-00000-ankle-boot.png",
+                            NULL);
+  if (!g_file_test (model, G_FILE_TEST_EXISTS) || !g_file_test (image, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no default model or sample picture");
+      return;
+    }
+  model_file = g_file_new_for_path (model);
+  image_file = g_file_new_for_path (image);
+
+  win = lens_window_new (NULL);
+  /* 1180 x 760 once the client-side decorations' margins are off */
+  gtk_window_set_default_size (GTK_WINDOW (win), 1190, 770);
+  gtk_window_present (GTK_WINDOW (win));
+  doc = lens_window_get_document (win);
+  g_signal_connect (doc, "error", G_CALLBACK (on_error), &message);
+  lens_window_open_model (win, model_file);
+  g_assert_true (wait_for (has_model, doc));
+  lens_window_open_image (win, image_file);
+  g_assert_true (wait_for (has_maps, doc));
+
+  /* the picture is test image 0 of Fashion-MNIST, an ankle boot (the
+   * data set's own label) */
+  g_assert_cmpstr (lens_predictions_get_row_label (win->predictions, 0), ==, "Ankle boot");
+  /* every layer has its bar at once (all of zf-mini's outputs are float) */
+  n_layers = lens_document_get_model (doc)->n_layers;
+  for (guint i = 0; i < n_layers; i++)
+    g_assert_false (isnan (lens_layer_list_get_layer_mean (win->layer_list, i)));
+
+  /* Features: relu1's most active channel projected from its strongest
+   * activation */
+  lens_document_select_layer (doc, 1);
+  g_assert_true (wait_for (maps_of_layer, doc));
+  want = (WantProjection) { doc, 0, LENS_START_MAX };
+  {
+    LensLayerMaps *maps = lens_document_get_maps (doc);
+
+    for (guint c = 1; c < maps->n_channels; c++)
+      if (maps->max[c] > maps->max[want.channel])
+        want.channel = (int) c;
+    g_assert_cmpfloat (maps->max[want.channel], >, 0);
+  }
+  lens_document_select_channel (doc, want.channel);
+  g_assert_true (wait_for (has_projection, &want));
+  g_assert_cmpuint (lens_document_get_projection (doc)->layer, ==, 1);
+  save_window_shot (win, "projection");
+
+  /* Occlusion: a 7-pixel square over the boot's heel */
+  adw_view_stack_set_visible_child_name (win->view_stack, "occlusion");
+  g_object_set (doc, "occluder-size", 7, "occluder-stride", 2, NULL);
+  lens_window_set_occluder (win, 4, 12);
+  where = (WantIdleQuery) { doc, 4, 12 };
+  g_assert_true (wait_for (idle_query_at, &where));
+  g_assert_cmpint (lens_document_get_query (doc)->size, ==, 7);
+  save_window_shot (win, "occluder-dragged");
+
+  /* Sweep: (28 - 7) / 2 + 1 = 11 positions a side */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "sweep", NULL);
+  g_assert_true (wait_for (has_sweep, doc));
+  g_assert_cmpint (lens_document_get_sweep (doc)->map->n_x, ==, 11);
+  g_assert_cmpint (lens_document_get_sweep (doc)->map->n_y, ==, 11);
+  g_assert_nonnull (lens_window_get_heat_map (win));
+  save_window_shot (win, "sweep");
+  g_assert_null (message);
+
+  g_object_set (doc, "occluder-size", 0, "occluder-stride", 0, NULL);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
 static void
 test_default_model (void)
 {
@@ -1295,6 +1551,7 @@ test_layer_means (void)
   const LensTensor *bias;
   const float *b;
   double mean_conv = 0, mean_relu = 0;
+  guint n_layers;
   LensWindow *win;
   LensDocument *doc;
 
@@ -1325,44 +1582,67 @@ test_layer_means (void)
   win = new_window ();
   doc = lens_window_get_document (win);
   open_fixtures (win, FALSE);
+  n_layers = lens_document_get_model (doc)->n_layers;
+  g_assert_cmpuint (n_layers, ==, json_array_get_length (json_object_get_array_member (expected, "layers")));
+  /* before any image: no bars */
+  for (guint i = 0; i < n_layers; i++)
+    g_assert_true (isnan (lens_layer_list_get_layer_mean (win->layer_list, i)));
+
   lens_window_open_image (win, black_file);
   g_assert_true (wait_for (maps_of, win));
 
+  /* every layer has its bar as soon as the image has run, none visited
+   * but the selected one (conv1) */
+  g_assert_cmpint (lens_document_get_selected_layer (doc), ==, 0);
   g_assert_cmpfloat_with_epsilon (lens_layer_list_get_layer_mean (win->layer_list, 0),
                                   mean_conv, 1e-6);
-  g_assert_true (isnan (lens_layer_list_get_layer_mean (win->layer_list, 1)));
-  lens_document_select_layer (doc, 1);
-  g_assert_true (wait_for (maps_of, win));
   g_assert_cmpfloat_with_epsilon (lens_layer_list_get_layer_mean (win->layer_list, 1),
                                   mean_relu, 1e-6);
-  lens_document_select_layer (doc, 2);
-  g_assert_true (wait_for (maps_of, win));
   g_assert_cmpfloat_with_epsilon (lens_layer_list_get_layer_mean (win->layer_list, 2),
                                   mean_relu, 1e-6);
+  for (guint i = 3; i < n_layers; i++)
+    g_assert_false (isnan (lens_layer_list_get_layer_mean (win->layer_list, i)));
 
   /* the rows carry them, the bar relative to the largest |mean| */
   {
     GListModel *rows = G_LIST_MODEL (lens_layer_list_get_tree (win->layer_list));
     g_autoptr(GtkTreeListRow) row = g_list_model_get_item (rows, 1);
     g_autoptr(LensLayerItem) item = gtk_tree_list_row_get_item (row);
-    double top = MAX (fabs (mean_conv), fabs (mean_relu));
+    double top = 0;
 
+    for (guint i = 0; i < n_layers; i++)
+      top = MAX (top, fabs (lens_layer_list_get_layer_mean (win->layer_list, i)));
+    g_assert_cmpfloat (top, >=, MAX (fabs (mean_conv), fabs (mean_relu)) - 1e-9);
     g_assert_cmpfloat_with_epsilon (lens_layer_item_get_mean (item), mean_relu, 1e-6);
     g_assert_cmpfloat_with_epsilon (lens_layer_item_get_mean_fraction (item),
                                     fabs (mean_relu) / top, 1e-6);
   }
 
-  /* another image: what was known belongs to the old one */
+  /* another image: every layer's mean is that image's, as the engine
+   * computes the same trace outside the window */
   {
     g_autofree char *image = fixture ("tiny-image.png");
     g_autoptr(GFile) image_file = g_file_new_for_path (image);
+    Direct d = { 0 };
 
     lens_window_open_image (win, image_file);
     g_assert_true (wait_for (maps_of, win));
-    g_assert_true (isnan (lens_layer_list_get_layer_mean (win->layer_list, 0)));
-    g_assert_false (isnan (lens_layer_list_get_layer_mean (win->layer_list, 2)));
+    direct_init (&d);
+    for (guint i = 0; i < n_layers; i++)
+      {
+        const LensTensor *t = lens_trace_get_value (d.trace, lens_net_layer_get_output (d.net, i));
+        const float *v = lens_tensor_get_floats (t);
+        gsize n = lens_tensor_numel (t);
+        double sum = 0;
+
+        for (gsize k = 0; k < n; k++)
+          sum += v[k];
+        g_assert_cmpfloat_with_epsilon (lens_layer_list_get_layer_mean (win->layer_list, i),
+                                        sum / n, 1e-6);
+      }
     g_assert_cmpfloat (fabs (lens_layer_list_get_layer_mean (win->layer_list, 2) - mean_relu),
                        >, 1e-4);
+    direct_clear (&d);
   }
   gtk_window_destroy (GTK_WINDOW (win));
   g_unlink (black);
@@ -1579,7 +1859,10 @@ main (int   argc,
   g_test_add_func ("/window/sweep", test_sweep);
   g_test_add_func ("/window/cancel-sweep", test_cancel_sweep);
   g_test_add_func ("/window/close-during-sweep", test_close_during_sweep);
+  g_test_add_func ("/window/occluder-while-loading", test_occluder_while_loading);
+  g_test_add_func ("/window/cancel-image-run", test_cancel_image_run);
   g_test_add_func ("/window/default-model", test_default_model);
+  g_test_add_func ("/window/default-model-views", test_default_model_views);
 
   return g_test_run ();
 }

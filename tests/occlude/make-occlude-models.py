@@ -172,11 +172,29 @@ def build_cases():
             x = x + self.inv(x)
             return self.fc(torch.flatten(self.tail(x), 1))
 
+    class Dense(nn.Module):
+        """two conv blocks, Flatten, two Linear layers (the first one is
+        updated incrementally): 3x30x26 -> 12x7x6 -> 20 -> 10."""
+
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(),
+                                          nn.MaxPool2d(2),                  # 15x13
+                                          nn.Conv2d(8, 12, 3, padding=1), nn.ReLU(),
+                                          nn.MaxPool2d(2))                  # 7x6
+            self.fc1 = nn.Linear(12 * 7 * 6, 20)
+            self.fc2 = nn.Linear(20, 10)
+
+        def forward(self, x):
+            x = torch.flatten(self.features(x), 1)
+            return self.fc2(torch.relu(self.fc1(x)))
+
     return [
         # name, module, (H, W), seed
         ("stack", Stack, (45, 53), 4101),
         ("resconcat", ResConcat, (48, 48), 4102),
         ("mobile", Mobile, (40, 40), 4103),
+        ("dense", Dense, (30, 26), 4104),
     ]
 
 
@@ -187,7 +205,63 @@ REFERENCE_CASES = {
                   pos=[(0, 0), (20, 13), (42, 0), (0, 34), (48, 40), (23, 37)]),
     "mobile": dict(size=9, fill=(0.0, 0.0, 0.0),
                    pos=[(0, 0), (16, 16), (35, 4), (8, 36), (38, 38)]),
+    "dense": dict(size=6, fill=(0.3, -0.2, 0.1),
+                  pos=[(0, 0), (10, 12), (20, 24), (-3, 5), (23, 1), (12, 0)]),
 }
+
+# Copies of "dense" whose first dense layer is written differently in the
+# graph (same function, so the same PyTorch reference): Gemm with transB=0
+# and the weights stored [K,N]; MatMul + Add; Reshape to [1,-1] instead of
+# Flatten.
+DENSE_VARIANTS = ("dense_t0", "dense_mm", "dense_reshape")
+
+
+def dense_variant(outdir, name):
+    import shutil
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    src, dst = os.path.join(outdir, "dense"), os.path.join(outdir, name)
+    if os.path.isdir(dst):
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    path = os.path.join(dst, "model.onnx")
+    model = onnx.load(path)
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    nodes = list(g.node)
+    first_gemm = next(i for i, n in enumerate(nodes) if n.op_type == "Gemm")
+    gemm = nodes[first_gemm]
+    trans_b = next((a.i for a in gemm.attribute if a.name == "transB"), 0)
+    assert trans_b == 1, "torch exports Linear as Gemm transB=1"
+    w = numpy_helper.to_array(inits[gemm.input[1]])
+    wt = numpy_helper.from_array(np.ascontiguousarray(w.T), gemm.input[1] + "_kn")
+    g.initializer.append(wt)
+    if name == "dense_t0":
+        new = helper.make_node("Gemm", [gemm.input[0], wt.name, gemm.input[2]],
+                               list(gemm.output), name=gemm.name + "_t0", transB=0)
+        nodes[first_gemm:first_gemm + 1] = [new]
+    elif name == "dense_mm":
+        mid = gemm.output[0] + "_mm"
+        nodes[first_gemm:first_gemm + 1] = [
+            helper.make_node("MatMul", [gemm.input[0], wt.name], [mid], name=gemm.name + "_mm"),
+            helper.make_node("Add", [mid, gemm.input[2]], list(gemm.output),
+                             name=gemm.name + "_add")]
+    elif name == "dense_reshape":
+        fi = next(i for i, n in enumerate(nodes) if n.op_type == "Flatten")
+        fl = nodes[fi]
+        shape = numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "flat_shape")
+        g.initializer.append(shape)
+        nodes[fi:fi + 1] = [helper.make_node("Reshape", [fl.input[0], shape.name],
+                                             list(fl.output), name=fl.name + "_reshape")]
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return "%-10s like dense, first dense layer: %s" % (
+        name, {"dense_t0": "Gemm transB=0", "dense_mm": "MatMul + Add",
+               "dense_reshape": "Reshape [1,-1] + Gemm"}[name])
 
 
 def randomise_batchnorm(model, gen):
@@ -403,6 +477,8 @@ def main(argv=None):
     torch.set_num_threads(1)
     for name, cls, hw, seed in build_cases():
         print(export(name, cls, hw, seed, args.outdir), flush=True)
+    for name in DENSE_VARIANTS:
+        print(dense_variant(args.outdir, name), flush=True)
     print(export_flat(args.outdir), flush=True)
     if args.stamp:
         with open(args.stamp, "w") as f:

@@ -40,6 +40,11 @@ static const Case cases[] = {
   { "stack",                     FALSE, 11, 4, 7 },
   { "resconcat",                 FALSE, 10, 3, 5 },
   { "mobile",                    FALSE,  9, 3, 6 },
+  /* Flatten + Gemm (transB=1), Gemm transB=0, MatMul, Reshape + Gemm */
+  { "dense",                     FALSE,  6, 3, 5 },
+  { "dense_t0",                  FALSE,  6, 3, 5 },
+  { "dense_mm",                  FALSE,  6, 3, 5 },
+  { "dense_reshape",             FALSE,  6, 3, 5 },
   /* the big nets: one coarse partial grid (the last row and column cross
    * the border), to stay within a few minutes on two busy cores */
   { "alexnet_op11",              TRUE,  64, 0, 64 },
@@ -611,6 +616,85 @@ test_pytorch (gconstpointer data)
   model_clear (&m);
 }
 
+/* ---- the first dense layer, updated from its changed inputs --------------- */
+
+/* With the incremental dense update forced on (every batch, whatever the
+ * cost model says) and forced off, sweeps in odd batch sizes equal full
+ * recomputation and queries equal plain forward passes, for squares from
+ * small (a few changed inputs of the dense layer) to ones whose box covers
+ * the whole last map or the whole image (the layer is then recomputed). */
+static void
+test_dense (gconstpointer data)
+{
+  const char *name = data;
+  const float fill[3] = { 0.6f, -0.4f, 0.2f };
+  const int sizes[] = { 3, 6, 11, 18, 30 };
+  Model m;
+
+  if (!model_load (name, FALSE, &m))
+    return;
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++)
+    for (int mode = -1; mode <= 1; mode += 2)
+      {
+        int S = sizes[si];
+        g_autoptr (GError) error = NULL;
+        g_autoptr (LensOccluder) full = NULL;
+        g_autoptr (LensOcclusionMap) mf = NULL;
+        LensOccludeOptions o;
+        double fscale;
+        const int pos[][2] = { { 0, 0 }, { m.W - S, m.H - S }, { m.W / 2 - 1, m.H / 3 },
+                               { -S / 2, m.H - S / 2 }, { 3, 1 } };
+
+        lens_occlude_options_init (&o);
+        o.size = S;
+        o.stride = 4;
+        o.partial = TRUE;
+        memcpy (o.fill, fill, sizeof o.fill);
+        o.full = TRUE;
+        full = lens_occluder_new (m.net, m.input, &o, &error);
+        g_assert_no_error (error);
+        mf = lens_occluder_sweep (full, NULL, NULL, NULL, &error);
+        g_assert_no_error (error);
+        fscale = feature_scale (mf, lens_occluder_get_clean (full));
+        o.full = FALSE;
+        o.dense = mode;
+        for (int b = 1; b <= 9; b += 4)
+          {
+            g_autoptr (LensOccluder) inc = NULL;
+            g_autoptr (LensOcclusionMap) mi = NULL;
+            g_autofree char *what = g_strdup_printf ("%s S=%d dense %d batch %d", name, S,
+                                                     mode, b);
+
+            o.batch = b;
+            inc = lens_occluder_new (m.net, m.input, &o, &error);
+            g_assert_no_error (error);
+            mi = lens_occluder_sweep (inc, NULL, NULL, NULL, &error);
+            g_assert_no_error (error);
+            compare_maps (what, mi, mf, fscale);
+            if (b > 1)
+              continue;
+            for (guint i = 0; i < G_N_ELEMENTS (pos); i++)
+              {
+                LensOcclusionPoint pt;
+                Direct d;
+                g_autofree char *w = g_strdup_printf ("%s query (%d,%d)", what, pos[i][0],
+                                                      pos[i][1]);
+
+                g_assert_true (lens_occluder_query (inc, pos[i][0], pos[i][1], &pt, &error));
+                g_assert_no_error (error);
+                direct (&m, pos[i][0], pos[i][1], S, fill,
+                        lens_occluder_get_target_class (inc),
+                        lens_occluder_get_layer_value (inc), lens_occluder_get_channel (inc), &d);
+                compare_point (w, &pt, &d, fscale);
+                /* the same query again: buffers reused from the last one */
+                g_assert_true (lens_occluder_query (inc, pos[i][0], pos[i][1], &pt, &error));
+                compare_point (w, &pt, &d, fscale);
+              }
+          }
+      }
+  model_clear (&m);
+}
+
 /* ---- errors, cancellation, progress --------------------------------------- */
 
 static void
@@ -829,6 +913,16 @@ main (int    argc,
   g_test_add_data_func ("/occlude/layers/mobile", "mobile", test_layers);
   g_test_add_data_func ("/occlude/pytorch/stack", "stack", test_pytorch);
   g_test_add_data_func ("/occlude/pytorch/mobile", "mobile", test_pytorch);
+  {
+    static const char *dense[] = { "dense", "dense_t0", "dense_mm", "dense_reshape" };
+    for (guint i = 0; i < G_N_ELEMENTS (dense); i++)
+      {
+        g_autofree char *t = g_strdup_printf ("/occlude/pytorch/%s", dense[i]);
+        g_autofree char *d = g_strdup_printf ("/occlude/dense/%s", dense[i]);
+        g_test_add_data_func (t, dense[i], test_pytorch);
+        g_test_add_data_func (d, dense[i], test_dense);
+      }
+  }
   g_test_add_func ("/occlude/errors", test_errors);
   g_test_add_func ("/occlude/progress", test_progress);
   g_test_add_func ("/occlude/cancel", test_cancel);

@@ -133,10 +133,11 @@ test_storm (void)
         stress_drain ();
     }
 
-  /* A model or image that arrives resets the layer and drops a pending
-   * occluder position (the document's rules), so the storm's own answers
-   * come in first.  Then the last word, without waiting: a layer, then a
-   * stream of occluder positions. */
+  /* A model that arrives resets the layer, and an occluder position asked
+   * for while a model or image loads is sent only once it has run (the
+   * document's rules), so the storm's own answers come in first.  Then
+   * the last word, without waiting: a layer, then a stream of occluder
+   * positions. */
   g_assert_true (stress_wait (has_maps, doc, STRESS_TIMEOUT_MS));
   f.layer = 2;
   f.x = 13;

@@ -1,0 +1,73 @@
+/* lens-occlude-private.h: what lens-occlude.c and lens-occlude-dense.c share */
+#pragma once
+
+#include "lens-occlude.h"
+#include "lens-net-private.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  KIND_WINDOW,
+  KIND_CHANNEL,
+  KIND_FLATTEN,   /* [1,C,h,w] -> [1,C*h*w]: the box is kept, seen flat */
+  KIND_DENSE,     /* Gemm / MatMul with constant weights on a flat input */
+  KIND_FULL,
+} Kind;
+
+typedef struct
+{
+  gboolean    changed;
+  gboolean    full;
+  gboolean    flat;       /* a box of a [B,fc,fh,fw] map, the value being [B,fc*fh*fw] */
+  gboolean    borrowed;   /* data belongs to another patch */
+  int         fc, fh, fw; /* the map's geometry when flat */
+  int         bh, bw;     /* box size */
+  int        *oy, *ox;    /* box origin per position */
+  LensTensor *data;       /* [B, C, bh, bw], or the whole [B, ...] when full */
+} Patch;
+
+struct _LensOccluder
+{
+  LensNet           *net;
+  LensTrace         *trace;      /* the unoccluded pass, batch 1 */
+  LensOccludeOptions opts;
+  int                C, H, W;
+  int                output;
+  gboolean           need_softmax;
+  int                target;
+  int                layer_value;
+  int                channel;
+  double             clean_feature;
+  LensOcclusionPoint clean;
+  Kind              *kinds;      /* per layer */
+  float             *workspace;
+  float            **weights_kn; /* per layer: dense weights as [K,N], inputs in (y,x,c) order (a
+                                  * reordered copy, made on first use) */
+  int               *weights_plane; /* per layer: h*w of that order (1: as stored) */
+  GPtrArray         *free_blocks; /* reusable buffers (float *) */
+  GHashTable        *block_caps;  /* buffer -> capacity in floats */
+};
+
+/* Buffers reused from batch to batch (contents undefined). */
+LensTensor *lens_occluder_buffer      (LensOccluder    *occ,
+                                       const LensShape *shape,
+                                       GError         **error);
+void        lens_occluder_release     (LensOccluder    *occ,
+                                       LensTensor      *t);
+void        lens_occluder_free_blocks (LensOccluder    *occ);
+
+Kind        lens_occlude_classify_dense (const LensNet *net,
+                                         LensNode      *node);
+/* Runs a KIND_FLATTEN or KIND_DENSE layer whose changed input is a box
+ * (not full).  Returns FALSE with *fallback set when the layer must be
+ * computed whole instead (then nothing was done). */
+gboolean    lens_occlude_run_dense    (LensOccluder *occ,
+                                       guint         l,
+                                       Kind          kind,
+                                       Patch        *patches,
+                                       int           B,
+                                       gboolean     *fallback,
+                                       GError      **error);
+
+G_END_DECLS
