@@ -4,6 +4,13 @@
 #include "lens-labels.h"
 
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
+
+/* Label files are small text files; anything else (a device such as
+ * /dev/zero named by a hostile profile, a huge file) is refused before it
+ * is read. */
+#define LABELS_MAX_BYTES ((goffset) 16 << 20)
 
 G_DEFINE_QUARK (lens-labels-error-quark, lens_labels_error)
 
@@ -84,6 +91,22 @@ lens_labels_load (const char *path,
   g_return_val_if_fail (path != NULL, NULL);
 
   display = g_filename_display_name (path);
+  {
+    GStatBuf st;
+    if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+      {
+        g_set_error (error, LENS_LABELS_ERROR, LENS_LABELS_ERROR_IO,
+                     "Cannot read label file “%s”: it is not a regular file", display);
+        return NULL;
+      }
+    if (g_stat (path, &st) == 0 && (goffset) st.st_size > LABELS_MAX_BYTES)
+      {
+        g_set_error (error, LENS_LABELS_ERROR, LENS_LABELS_ERROR_IO,
+                     "Label file “%s” is %.1f MiB; label files larger than %d MiB are refused",
+                     display, st.st_size / 1048576.0, (int) (LABELS_MAX_BYTES >> 20));
+        return NULL;
+      }
+  }
   if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
       g_set_error (error, LENS_LABELS_ERROR, LENS_LABELS_ERROR_IO,

@@ -1,5 +1,8 @@
 /* test-labels.c: label files */
+#include <stdio.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "lens-labels.h"
 #include "unit-util.h"
@@ -99,6 +102,36 @@ test_imagenet_file (void)
   g_assert_cmpstr (labels[999], ==, "toilet tissue");
 }
 
+/* A hostile profile may name a device or a huge file as its labels: refused
+ * before reading, with the reason. */
+static void
+test_not_regular (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *big = g_build_filename (tmpdir, "big-labels.txt", NULL);
+  g_auto(GStrv) labels = NULL;
+  guint n = 0;
+  FILE *f;
+
+  labels = lens_labels_load ("/dev/zero", &n, &error);
+  g_assert_null (labels);
+  g_assert_error (error, LENS_LABELS_ERROR, LENS_LABELS_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_clear_error (&error);
+
+  /* a sparse 17 MiB file */
+  f = fopen (big, "w");
+  g_assert_nonnull (f);
+  g_assert_cmpint (fseek (f, (17L << 20) - 1, SEEK_SET), ==, 0);
+  fputc ('x', f);
+  fclose (f);
+  labels = lens_labels_load (big, &n, &error);
+  g_assert_null (labels);
+  g_assert_error (error, LENS_LABELS_ERROR, LENS_LABELS_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "17.0 MiB"));
+  g_unlink (big);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -110,6 +143,7 @@ main (int    argc,
 
   g_test_add_func ("/labels/cases", test_cases);
   g_test_add_func ("/labels/missing", test_missing);
+  g_test_add_func ("/labels/not-regular", test_not_regular);
   g_test_add_func ("/labels/imagenet-file", test_imagenet_file);
 
   ret = g_test_run ();
