@@ -77,6 +77,16 @@ lens_analyses_view_get_page (LensAnalysesView *self,
 }
 
 void
+lens_analyses_show_run_error (GtkWidget    *widget,
+                              const GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    lens_analyses_show_toast (widget, _("Analysis cancelled"));
+  else
+    lens_analyses_show_toast (widget, error->message);
+}
+
+void
 lens_analyses_show_toast (GtkWidget  *widget,
                           const char *message)
 {

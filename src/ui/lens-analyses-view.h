@@ -33,6 +33,9 @@ GtkWidget        *lens_analyses_view_get_page     (LensAnalysesView *self,
 /* Shows `message` as a toast in the window (for errors of the pages). */
 void              lens_analyses_show_toast        (GtkWidget        *widget,
                                                    const char       *message);
+/* The toast for a run that failed: "Analysis cancelled" or the error. */
+void              lens_analyses_show_run_error    (GtkWidget        *widget,
+                                                   const GError     *error);
 
 /* -- helpers shared by the analysis pages -------------------------------- */
 

@@ -374,10 +374,7 @@ on_run_done (GObject      *object,
   g_clear_object (&self->cancellable);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        lens_analyses_show_toast (GTK_WIDGET (self), _("Analysis cancelled"));
-      else
-        lens_analyses_show_toast (GTK_WIDGET (self), error->message);
+      lens_analyses_show_run_error (GTK_WIDGET (self), error);
     }
   else
     {
