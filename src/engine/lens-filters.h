@@ -37,7 +37,8 @@ G_BEGIN_DECLS
 typedef enum
 {
   LENS_FILTERS_ERROR_LAYER,     /* no such layer, or not a Conv with constant weights */
-  LENS_FILTERS_ERROR_DATASET,   /* the data set does not fit the model */
+  LENS_FILTERS_ERROR_DATASET,   /* the data set does not fit the model, or is missing */
+  LENS_FILTERS_ERROR_SIZE,      /* a figure would be too large */
 } LensFiltersError;
 
 typedef struct
@@ -89,6 +90,66 @@ guint8          *lens_filters_render            (const LensFilterStats *stats,
                                                  gboolean               bgr,
                                                  int                   *width,
                                                  int                   *height);
+
+/* -- layer-2 top-1 projections (Fig. 6 (c)/(e); lens-filters-layer2.c) --
+ *
+ *   g_autoptr(LensTopk) top1 = lens_filters_layer2_scan (net, model_path, NULL, NULL, source,
+ *                                                        &pre, 0, NULL, NULL, NULL, &error);
+ *   rgb = lens_filters_layer2_render (top1, net, source, &pre, &w, &h, NULL, &error);
+ *
+ * The layer-2 Conv is `layer2` when given, else the first Conv after the
+ * layer-1 Conv (`layer1`, NULL: the first Conv) in the graph's order.  Its
+ * output (before any ReLU) is scanned with lens_topk_scan() at k = 1: per
+ * channel the single strongest activation over the data set (ties: lowest
+ * image index, then lowest position), as a one-layer LensTopk. */
+
+/* The layer index of the layer-2 Conv, or -1 and LENS_FILTERS_ERROR_LAYER. */
+int              lens_filters_find_layer2       (LensNet              *net,
+                                                 const char           *layer1,
+                                                 const char           *layer2,
+                                                 GError              **error);
+/* source is required (LENS_FILTERS_ERROR_DATASET without one); the first
+ * `limit` images (0: all); model_path is the net's file (hashed into the
+ * result, see lens_topk_new()); progress (may be NULL) after every batch. */
+LensTopk        *lens_filters_layer2_scan       (LensNet              *net,
+                                                 const char           *model_path,
+                                                 const char           *layer1,
+                                                 const char           *layer2,
+                                                 LensScanSource       *source,
+                                                 const LensPreprocess *pre,
+                                                 int                   limit,
+                                                 LensTopkProgress      progress,
+                                                 gpointer              user_data,
+                                                 GCancellable         *cancellable,
+                                                 GError              **error);
+/* One block per layer-2 channel, in channel order (rows of ceil(sqrt n)):
+ * the deconvnet projection (LENS_PROJECT_DECONV started at the recorded
+ * position alone) cropped to the receptive field, beside the input patch
+ * under it; small fields are scaled up (lens_topk_render() with k = 1).
+ * Returns width*height*3 RGB bytes (owned). */
+guint8          *lens_filters_layer2_render     (LensTopk             *top1,
+                                                 LensNet              *net,
+                                                 LensScanSource       *source,
+                                                 const LensPreprocess *pre,
+                                                 int                  *width,
+                                                 int                  *height,
+                                                 GCancellable         *cancellable,
+                                                 GError              **error);
+/* The whole figure: the layer-1 tiles (lens_filters_render()) at the top
+ * left, unchanged, then a caption strip of LENS_FILTERS_CAPTION_HEIGHT
+ * pixels with `caption`, then the layer-2 blocks.  Returns RGB (owned), or
+ * NULL and LENS_FILTERS_ERROR_SIZE if the figure would be too large. */
+#define LENS_FILTERS_CAPTION_HEIGHT 32
+guint8          *lens_filters_figure_stack      (const guint8         *tiles,
+                                                 int                   tiles_width,
+                                                 int                   tiles_height,
+                                                 const char           *caption,
+                                                 const guint8         *layer2,
+                                                 int                   layer2_width,
+                                                 int                   layer2_height,
+                                                 int                  *width,
+                                                 int                  *height,
+                                                 GError              **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LensFilterStats, lens_filter_stats_free)
 

@@ -1,6 +1,9 @@
 /* lens-analysis-filters.c: the Filters page — the first layer's filters as
  * tiles, with RMS, dead and dominating filters and the high-frequency
- * share, from lens_filters_analyse() (optionally over a data set) */
+ * share, from lens_filters_analyse() (optionally over a data set); with a
+ * data set also the layer-2 top-1 projections (lens_filters_layer2_scan),
+ * on a second page of the picture stack.  The exported PNG is the whole
+ * figure (tiles, caption, projections), as convlens-cli filters writes it. */
 #define G_LOG_DOMAIN "lens-analyses"
 
 #include "lens-config.h"
@@ -29,17 +32,25 @@ struct _LensAnalysisFilters
   GtkButton        *png_button;
   GtkButton        *csv_button;
   GtkStack         *content;
+  GtkStackSwitcher *figure_switcher;
+  GtkStack         *figures;         /* "layer1" | "layer2" */
   GtkPicture       *picture;
+  GtkPicture       *layer2_picture;
   GtkLabel         *summary;
   GtkGrid          *table;
 
+  /* owned */
   char             *folder;
   LensFilterStats  *stats;
+  LensTopk         *layer2;          /* top-1 of the layer-2 Conv, or NULL */
   GPtrArray        *cells;           /* char*, N_COLS per filter */
-  guint8           *rgb;
+  guint8           *rgb;             /* the exported figure */
   int               width, height;
+
+  /* jobs */
   GCancellable     *cancellable;
   guint             pulse_id;
+  gint             *job_phase;       /* borrowed from the running job: 1 once layer 2 scans */
 };
 
 G_DEFINE_FINAL_TYPE (LensAnalysisFilters, lens_analysis_filters, GTK_TYPE_BOX)
@@ -148,8 +159,16 @@ typedef struct
   char            *model_path;
   char            *dataset;
   int              limit;
+  GtkProgressBar  *progress;
+  gint             phase;          /* atomic: 0 layer 1 (pulsing), 1 layer 2 (fractions) */
   LensFilterStats *stats;
-  guint8          *rgb;
+  LensTopk        *layer2;
+  char            *layer2_note;    /* why there is no layer 2, or NULL */
+  guint8          *tiles;          /* layer 1 */
+  int              tiles_width, tiles_height;
+  guint8          *layer2_rgb;
+  int              layer2_width, layer2_height;
+  guint8          *rgb;            /* the whole figure */
   int              width, height;
 } Job;
 
@@ -158,9 +177,70 @@ job_free (Job *job)
 {
   g_free (job->model_path);
   g_free (job->dataset);
+  g_clear_object (&job->progress);
   g_clear_pointer (&job->stats, lens_filter_stats_free);
+  g_clear_pointer (&job->layer2, lens_topk_free);
+  g_free (job->layer2_note);
+  g_free (job->tiles);
+  g_free (job->layer2_rgb);
   g_free (job->rgb);
   g_free (job);
+}
+
+static void
+on_layer2_progress (gint64   done,
+                    gint64   total,
+                    gpointer user_data)
+{
+  Job *job = user_data;
+
+  g_atomic_int_set (&job->phase, 1);
+  lens_analyses_post_progress (job->progress, total > 0 ? (double) done / total : 0.0);
+}
+
+/* The layer-2 part of a job with a data set: the scan, its blocks and the
+ * whole figure.  A model without a second Conv is not an error (the
+ * layer-1 analysis stands on its own): job->layer2_note says why. */
+static gboolean
+run_layer2 (Job                  *job,
+            LensNet              *net,
+            LensScanSource       *source,
+            const LensPreprocess *pre,
+            GCancellable         *cancellable,
+            GError              **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree char *caption = NULL;
+
+  job->layer2 = lens_filters_layer2_scan (net, job->model_path, job->stats->layer, NULL, source,
+                                          pre, job->limit, on_layer2_progress, job, cancellable,
+                                          &local);
+  if (job->layer2 == NULL)
+    {
+      if (!g_error_matches (local, LENS_FILTERS_ERROR, LENS_FILTERS_ERROR_LAYER))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      job->layer2_note = g_strdup (local->message);
+      return TRUE;
+    }
+  job->layer2_rgb = lens_filters_layer2_render (job->layer2, net, source, pre,
+                                                &job->layer2_width, &job->layer2_height,
+                                                cancellable, error);
+  if (job->layer2_rgb == NULL)
+    return FALSE;
+  /* TRANSLATORS: caption of the layer-2 part of the filters figure; %s is a layer,
+   * the number counts images */
+  caption = g_strdup_printf (_("Layer 2 (%s): strongest activation of each channel over %"
+                               G_GINT64_FORMAT " images, deconvnet projection | input patch, "
+                               "channels in reading order"),
+                             lens_topk_get_layer (job->layer2, 0)->name,
+                             lens_topk_get_scanned (job->layer2));
+  job->rgb = lens_filters_figure_stack (job->tiles, job->tiles_width, job->tiles_height, caption,
+                                        job->layer2_rgb, job->layer2_width, job->layer2_height,
+                                        &job->width, &job->height, error);
+  return job->rgb != NULL;
 }
 
 static void
@@ -186,7 +266,20 @@ run_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
-  job->rgb = lens_filters_render (job->stats, profile->pre.bgr, &job->width, &job->height);
+  job->tiles = lens_filters_render (job->stats, profile->pre.bgr, &job->tiles_width,
+                                    &job->tiles_height);
+  if (source != NULL && !run_layer2 (job, net, source, &profile->pre, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (job->rgb == NULL)
+    {
+      /* layer 1 only: the figure is the tiles */
+      job->rgb = g_memdup2 (job->tiles, (gsize) job->tiles_width * job->tiles_height * 3);
+      job->width = job->tiles_width;
+      job->height = job->tiles_height;
+    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -199,10 +292,12 @@ on_run_done (GObject      *object,
   Job *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GdkTexture) layer2_texture = NULL;
   gboolean had_focus;
 
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->pulse_id, g_source_remove);
+  self->job_phase = NULL;
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       lens_analyses_show_run_error (GTK_WIDGET (self), error);
@@ -215,9 +310,41 @@ on_run_done (GObject      *object,
       self->rgb = g_steal_pointer (&job->rgb);
       self->width = job->width;
       self->height = job->height;
-      texture = lens_analyses_texture_new (self->rgb, self->width, self->height);
+      g_clear_pointer (&self->layer2, lens_topk_free);
+      self->layer2 = g_steal_pointer (&job->layer2);
+      texture = lens_analyses_texture_new (job->tiles, job->tiles_width, job->tiles_height);
       gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (texture));
+      if (job->layer2_rgb != NULL)
+        layer2_texture = lens_analyses_texture_new (job->layer2_rgb, job->layer2_width,
+                                                    job->layer2_height);
+      gtk_picture_set_paintable (self->layer2_picture, GDK_PAINTABLE (layer2_texture));
+      gtk_widget_set_visible (GTK_WIDGET (self->figure_switcher), self->layer2 != NULL);
+      if (self->layer2 == NULL)
+        gtk_stack_set_visible_child_name (self->figures, "layer1");
       show_stats (self);
+      if (self->layer2 != NULL)
+        {
+          const LensTopkLayer *l2 = lens_topk_get_layer (self->layer2, 0);
+          g_autofree char *text = NULL;
+          int silent = 0;
+
+          for (int c = 0; c < l2->channels; c++)
+            silent += l2->counts[c] < 1 || !(l2->entries[c].value > 0);
+          /* TRANSLATORS: appended to the filter summary: layer, channels, how many of them
+           * never have a positive activation */
+          text = g_strdup_printf (_("%s · layer 2: %s, %d channels, %d never positive"),
+                                  gtk_label_get_text (self->summary), l2->name, l2->channels,
+                                  silent);
+          gtk_label_set_text (self->summary, text);
+        }
+      else if (job->layer2_note != NULL)
+        {
+          g_autofree char *text = g_strdup_printf ("%s · %s",
+                                                   gtk_label_get_text (self->summary),
+                                                   job->layer2_note);
+
+          gtk_label_set_text (self->summary, text);
+        }
       gtk_stack_set_visible_child_name (self->content, "result");
     }
   had_focus = gtk_widget_has_focus (GTK_WIDGET (self->cancel_button));
@@ -227,10 +354,19 @@ on_run_done (GObject      *object,
   g_object_notify (G_OBJECT (self), "busy");
 }
 
+/* Pulses while layer 1 is analysed (no progress from it); the layer-2
+ * scan then reports fractions itself. */
 static gboolean
 pulse (gpointer data)
 {
-  gtk_progress_bar_pulse (GTK_PROGRESS_BAR (data));
+  LensAnalysisFilters *self = data;
+
+  if (self->job_phase != NULL && g_atomic_int_get (self->job_phase) != 0)
+    {
+      self->pulse_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  gtk_progress_bar_pulse (self->progress);
   return G_SOURCE_CONTINUE;
 }
 
@@ -257,9 +393,12 @@ lens_analysis_filters_run (LensAnalysisFilters *self,
   job->model_path = g_strdup (model->path);
   job->dataset = g_strdup (dataset);
   job->limit = limit;
+  job->progress = g_object_ref (self->progress);
+  self->job_phase = &job->phase;
   self->cancellable = g_cancellable_new ();
-  /* lens_filters_analyse() reports no progress: the bar pulses */
-  self->pulse_id = g_timeout_add (150, pulse, self->progress);
+  /* lens_filters_analyse() reports no progress: the bar pulses until the
+   * layer-2 scan reports fractions */
+  self->pulse_id = g_timeout_add (150, pulse, self);
   task = g_task_new (self, self->cancellable, on_run_done, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_run_in_thread (task, run_thread);
@@ -419,6 +558,20 @@ lens_analysis_filters_get_stats (LensAnalysisFilters *self)
   return self->stats;
 }
 
+LensTopk *
+lens_analysis_filters_get_layer2 (LensAnalysisFilters *self)
+{
+  g_return_val_if_fail (LENS_IS_ANALYSIS_FILTERS (self), NULL);
+  return self->layer2;
+}
+
+GdkPaintable *
+lens_analysis_filters_get_layer2_paintable (LensAnalysisFilters *self)
+{
+  g_return_val_if_fail (LENS_IS_ANALYSIS_FILTERS (self), NULL);
+  return gtk_picture_get_paintable (self->layer2_picture);
+}
+
 const char *
 lens_analysis_filters_get_cell (LensAnalysisFilters *self,
                                 int                  filter,
@@ -458,7 +611,9 @@ lens_analysis_filters_dispose (GObject *object)
   lens_analysis_filters_cancel (self);
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->pulse_id, g_source_remove);
+  self->job_phase = NULL;
   g_clear_pointer (&self->stats, lens_filter_stats_free);
+  g_clear_pointer (&self->layer2, lens_topk_free);
   g_clear_pointer (&self->cells, g_ptr_array_unref);
   g_clear_pointer (&self->rgb, g_free);
   g_clear_pointer (&self->folder, g_free);
@@ -492,7 +647,7 @@ static void
 lens_analysis_filters_init (LensAnalysisFilters *self)
 {
   GtkBox *box = GTK_BOX (self);
-  GtkWidget *bar, *status, *result, *scrolled, *pane;
+  GtkWidget *bar, *status, *result, *scrolled, *pane, *figure_box;
   const char *datasets[] = { N_("Weights only"), N_("Fashion-MNIST (test)"), N_("Image folder"),
                              NULL };
   g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
@@ -551,7 +706,9 @@ lens_analysis_filters_init (LensAnalysisFilters *self)
   adw_status_page_set_title (ADW_STATUS_PAGE (status), _("First-Layer Filters"));
   adw_status_page_set_description (ADW_STATUS_PAGE (status),
     _("Analyse the model's first convolution: every filter as a tile, its RMS and "
-      "high-frequency share, and with a data set the dead and dominating filters."));
+      "high-frequency share, and with a data set the dead and dominating filters and, "
+      "for every channel of the second convolution, the projection of its strongest "
+      "activation."));
   gtk_stack_add_named (self->content, status, "empty");
 
   result = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
@@ -568,7 +725,27 @@ lens_analysis_filters_init (LensAnalysisFilters *self)
   gtk_widget_set_size_request (GTK_WIDGET (self->picture), 240, 240);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->picture), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Filter tiles"), -1);
-  gtk_paned_set_start_child (GTK_PANED (pane), GTK_WIDGET (self->picture));
+  self->layer2_picture = GTK_PICTURE (gtk_picture_new ());
+  gtk_picture_set_can_shrink (self->layer2_picture, TRUE);
+  gtk_picture_set_content_fit (self->layer2_picture, GTK_CONTENT_FIT_CONTAIN);
+  gtk_widget_set_size_request (GTK_WIDGET (self->layer2_picture), 240, 240);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->layer2_picture),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Layer-2 top-1 projections and input patches"), -1);
+  self->figures = GTK_STACK (gtk_stack_new ());
+  gtk_widget_set_vexpand (GTK_WIDGET (self->figures), TRUE);
+  gtk_stack_add_titled (self->figures, GTK_WIDGET (self->picture), "layer1",
+                        _("Layer-1 Filters"));
+  gtk_stack_add_titled (self->figures, GTK_WIDGET (self->layer2_picture), "layer2",
+                        _("Layer-2 Projections"));
+  self->figure_switcher = GTK_STACK_SWITCHER (gtk_stack_switcher_new ());
+  gtk_stack_switcher_set_stack (self->figure_switcher, self->figures);
+  gtk_widget_set_halign (GTK_WIDGET (self->figure_switcher), GTK_ALIGN_CENTER);
+  gtk_widget_set_visible (GTK_WIDGET (self->figure_switcher), FALSE);
+  figure_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_box_append (GTK_BOX (figure_box), GTK_WIDGET (self->figure_switcher));
+  gtk_box_append (GTK_BOX (figure_box), GTK_WIDGET (self->figures));
+  gtk_paned_set_start_child (GTK_PANED (pane), figure_box);
   self->table = GTK_GRID (gtk_grid_new ());
   gtk_grid_set_column_spacing (self->table, 18);
   gtk_grid_set_row_spacing (self->table, 2);

@@ -18,6 +18,10 @@ void             lens_analysis_filters_run        (LensAnalysisFilters *self,
 void             lens_analysis_filters_cancel     (LensAnalysisFilters *self);
 gboolean         lens_analysis_filters_get_busy   (LensAnalysisFilters *self);
 LensFilterStats *lens_analysis_filters_get_stats  (LensAnalysisFilters *self);
+/* The layer-2 top-1 result of the last run with a data set, or NULL
+ * (weights only, or no second Conv); and the picture showing it. */
+LensTopk        *lens_analysis_filters_get_layer2 (LensAnalysisFilters *self);
+GdkPaintable    *lens_analysis_filters_get_layer2_paintable (LensAnalysisFilters *self);
 /* The text shown in the table's cell (row = filter, column 0..). */
 const char      *lens_analysis_filters_get_cell   (LensAnalysisFilters *self,
                                                    int                  filter,

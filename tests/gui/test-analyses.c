@@ -254,6 +254,29 @@ test_filters (void)
   g_assert_no_error (error);
   g_assert_cmpint (shown->n_filters, ==, direct->n_filters);
   g_assert_cmpint (shown->n_images, ==, lens_scan_source_get_n_images (source));
+  {
+    /* with a data set the page also shows zf-mini's conv2 top-1 projections,
+     * the same entries as a direct scan */
+    LensTopk *l2 = lens_analysis_filters_get_layer2 (page);
+    g_autoptr(LensTopk) d2 = lens_filters_layer2_scan (net, model, NULL, NULL, source,
+                                                       &profile->pre, 0, NULL, NULL, NULL,
+                                                       &error);
+    const LensTopkLayer *a, *b;
+
+    g_assert_no_error (error);
+    g_assert_nonnull (l2);
+    g_assert_nonnull (lens_analysis_filters_get_layer2_paintable (page));
+    a = lens_topk_get_layer (l2, 0);
+    b = lens_topk_get_layer (d2, 0);
+    g_assert_cmpstr (a->name, ==, "conv2");
+    g_assert_cmpint (a->channels, ==, b->channels);
+    for (int c = 0; c < a->channels; c++)
+      {
+        g_assert_cmpint (a->entries[c].image, ==, b->entries[c].image);
+        g_assert_cmpint (a->entries[c].y, ==, b->entries[c].y);
+        g_assert_cmpint (a->entries[c].x, ==, b->entries[c].x);
+      }
+  }
   for (int f = 0; f < direct->n_filters; f++)
     {
       g_autofree char *rms = g_strdup_printf ("%.4g", direct->rms[f]);
@@ -289,8 +312,40 @@ test_filters (void)
     g_assert_cmpuint (g_strv_length (lines), ==, (guint) direct->n_filters + 2);
     g_assert_true (g_str_has_prefix (lines[0], "filter,rms,"));
     g_unlink (csv);
+    {
+      /* the PNG is the whole figure: tiles, caption, layer-2 projections */
+      g_autofree char *png = g_build_filename (dir, "filters.png", NULL);
+      g_autofree guint8 *tiles = NULL;
+      g_autoptr(GdkTexture) saved = NULL;
+      GdkPaintable *l2 = lens_analysis_filters_get_layer2_paintable (page);
+      int tw, th;
+
+      g_assert_true (lens_analysis_filters_export_png (page, png, &error));
+      g_assert_no_error (error);
+      saved = gdk_texture_new_from_filename (png, &error);
+      g_assert_no_error (error);
+      tiles = lens_filters_render (direct, profile->pre.bgr, &tw, &th);
+      g_assert_cmpint (gdk_texture_get_height (saved), ==,
+                       th + LENS_FILTERS_CAPTION_HEIGHT + gdk_paintable_get_intrinsic_height (l2));
+      g_assert_cmpint (gdk_texture_get_width (saved), ==,
+                       MAX (tw, gdk_paintable_get_intrinsic_width (l2)));
+      g_unlink (png);
+    }
     g_rmdir (dir);
   }
+
+  /* Fashion-MNIST, 100 images: the layer-2 picture comes from those 100;
+   * a run cancelled at once keeps showing it */
+  lens_analysis_filters_run (page, "fashion-mnist:test", 100);
+  g_assert_true (wait_for (filters_idle, page));
+  g_assert_nonnull (lens_analysis_filters_get_layer2 (page));
+  g_assert_cmpint (lens_topk_get_scanned (lens_analysis_filters_get_layer2 (page)), ==, 100);
+  g_assert_nonnull (lens_analysis_filters_get_layer2_paintable (page));
+  lens_analysis_filters_run (page, "fashion-mnist:test", 0);
+  g_assert_true (lens_analysis_filters_get_busy (page));
+  lens_analysis_filters_cancel (page);
+  g_assert_true (wait_for (filters_idle, page));
+  g_assert_cmpint (lens_topk_get_scanned (lens_analysis_filters_get_layer2 (page)), ==, 100);
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
