@@ -13,8 +13,15 @@ view (AT-SPI), and drags the gray square over the image with xdotool in a
 zigzag at about 60 pointer events a second.  From the log, over the drag:
 
   max frame gap   the longest time between two painted frames: the longest
-                  the main loop was blocked (one frame at 60 Hz = 16.7 ms)
-  frames > 20 ms  how many frame gaps were longer than 20 ms
+                  the main loop was blocked or not scheduled (one frame at
+                  60 Hz = 16.7 ms)
+  frames > 20 ms  how many frame gaps were longer than 20 ms, and how many of
+                  them were mostly waiting (the main thread used less CPU
+                  than half the gap: the machine was busy, not the window)
+  max frame CPU   the most CPU time the main thread used between two frames:
+                  work that really blocks the main loop
+  handlers        count, mean and max time of the main-thread handlers the
+                  window logs ("busy" lines: result installation, drag)
 
 Each model runs with GSK's GL renderer (under Xvfb that is Mesa's llvmpipe,
 a software rasteriser on the same 2 cores) and with its cairo renderer.
@@ -112,13 +119,41 @@ def count_updates(trace):
 
 
 def analyse(events, t0, t1):
-    frames = [t for kind, t, _ in events if kind == "frame" and t0 <= t <= t1]
+    frame_ev = [(t, rest) for kind, t, rest in events if kind == "frame" and t0 <= t <= t1]
+    frames = [t for t, _ in frame_ev]
     updates = [t for kind, t, _ in events if kind == "update" and t0 <= t <= t1]
     motions = [t for kind, t, _ in events if kind == "motion" and t0 <= t <= t1]
     gaps = [b - a for a, b in zip(frames, frames[1:])]
     span = t1 - t0
     gaps_sorted = sorted(gaps)
-    return {
+    # the main thread's CPU time between two frames (logged since the
+    # frame lines carry it): a long gap with little CPU is a thread that
+    # was not scheduled, not a blocked main loop
+    cpus = []
+    if frame_ev and all(rest for _, rest in frame_ev):
+        c = [int(rest[0]) / 1e6 for _, rest in frame_ev]
+        cpus = [b - a for a, b in zip(c, c[1:])]
+    handlers = {}
+    for kind, t, rest in events:
+        # busy START DURATION NAME: a main-thread handler's time
+        if kind == "busy" and t0 <= t <= t1 and len(rest) >= 2:
+            ms = int(rest[0]) / 1000.0
+            h = handlers.setdefault(rest[1], [0, 0.0, 0.0])
+            h[0] += 1
+            h[1] += ms
+            h[2] = max(h[2], ms)
+    extra = {}
+    if cpus:
+        extra = {
+            "max_frame_cpu_ms": round(1000 * max(cpus), 1),
+            "frames_over_16ms_cpu": sum(1 for c in cpus if c > 0.0167),
+            "gaps_over_20ms_mostly_waiting": sum(1 for g, c in zip(gaps, cpus)
+                                                 if g > 0.020 and c < 0.5 * g),
+        }
+    extra["handlers"] = {name: {"count": n, "mean_ms": round(total / n, 2),
+                                "max_ms": round(mx, 2)}
+                         for name, (n, total, mx) in sorted(handlers.items())}
+    return dict(extra, **{
         "seconds": round(span, 3),
         "frames": len(frames),
         "fps": round(len(frames) / span, 1) if span > 0 else 0,
@@ -129,7 +164,7 @@ def analyse(events, t0, t1):
         "updates": len(updates),
         "updates_per_s": round(len(updates) / span, 1) if span > 0 else 0,
         "motion_per_s": round(len(motions) / span, 1) if span > 0 else 0,
-    }
+    })
 
 
 def run_model(name, renderer, model, image, args, pyatspi):
@@ -151,9 +186,16 @@ def run_model(name, renderer, model, image, args, pyatspi):
         switch, canvas = find_canvas(pyatspi)
         if switch is None:
             return {"error": "the Occlusion view was not found"}
-        x, y, w, h = extents(pyatspi, switch)
-        subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "1"],
-                       check=True)
+        # the header moves while a large model loads: click again (at the
+        # switch's new place) until the Occlusion view is really shown
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            x, y, w, h = extents(pyatspi, switch)
+            subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2),
+                            "click", "1"], check=True)
+            time.sleep(0.5)
+            if extents(pyatspi, canvas)[2] > 0:
+                break
         # the first (centred) query has arrived once an update is logged
         end = time.monotonic() + 120
         while time.monotonic() < end and count_updates(trace) == 0:
@@ -226,7 +268,9 @@ def main():
     gi.require_version("Atspi", "2.0")
     import pyatspi
 
-    results = {"threads": args.threads, "seconds": args.seconds, "models": {}}
+    results = {"threads": args.threads, "seconds": args.seconds, "models": {},
+               "load_average": os.getloadavg()[0]}
+    log("load average %.1f %.1f %.1f" % os.getloadavg())
     makers = {"alexnet": alexnet, "zf-mini": zf_mini}
     for name in args.models.split(","):
         files = makers[name](args.build_dir)
@@ -241,14 +285,18 @@ def main():
             log(json.dumps(res, indent=2))
 
     log()
-    log("| model, renderer | drag s | frames/s | max frame gap | gaps > 20 ms | updates/s | pointer events/s |")
-    log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    log("load average after: %.1f %.1f %.1f" % os.getloadavg())
+    log("| model, renderer | drag s | frames/s | max frame gap | gaps > 20 ms "
+        "(of them mostly waiting) | max main-thread CPU in a gap | updates/s "
+        "| pointer events/s |")
+    log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results["models"].items():
         if "error" in r:
             log("| %s | %s |" % (name, r["error"]))
             continue
-        log("| %s | %.1f | %.0f | %.1f ms | %d | %.1f | %.1f |" % (
+        log("| %s | %.1f | %.0f | %.1f ms | %d (%s) | %s ms | %.1f | %.1f |" % (
             name, r["seconds"], r["fps"], r["max_frame_gap_ms"], r["frames_over_20ms"],
+            r.get("gaps_over_20ms_mostly_waiting", "?"), r.get("max_frame_cpu_ms", "?"),
             r["updates_per_s"], r["motion_per_s"]))
     with open(os.path.join(args.build_dir, "responsiveness.json"), "w") as f:
         json.dump(results, f, indent=2)

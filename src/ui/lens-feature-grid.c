@@ -3,12 +3,19 @@
  *
  * The grid shows the document's channels through a GtkSortListModel (by
  * index, or by max activation, strongest first) with its own selection,
- * kept in step with the document's selected channel both ways. */
+ * kept in step with the document's selected channel both ways.
+ *
+ * A channel selected from elsewhere (keys, actions, another view, the
+ * sort) is scrolled into view.  GTK 4.8's GridView cannot scroll to an
+ * item, so the grid does it with the vertical adjustment: the item's row
+ * is the position divided by the columns, and the columns and the row
+ * height are read off the cells that exist (after a frame's layout). */
 #define G_LOG_DOMAIN "lens-feature-grid"
 
 #include "lens-config.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "lens-channel-cell.h"
 #include "lens-feature-grid.h"
@@ -32,7 +39,15 @@ struct _LensFeatureGrid
 
   gboolean            sort_by_activation;
   gboolean            syncing;
+
+  /* scrolling the selection into view */
+  gboolean            scroll_pending;
+  guint               scroll_tick_id;
+  guint               scroll_frames;    /* frames tried so far */
 };
+
+/* Frames to wait for cells (a layer just arrived, the view is shown). */
+#define SCROLL_MAX_FRAMES 30
 
 enum {
   PROP_0,
@@ -99,7 +114,11 @@ setup_cell (GtkSignalListItemFactory *factory,
             GtkListItem              *list_item,
             gpointer                  user_data)
 {
-  gtk_list_item_set_child (list_item, lens_channel_cell_new ());
+  GtkWidget *cell = lens_channel_cell_new ();
+
+  /* borrowed: the list item owns the cell; tells a cell's position */
+  g_object_set_data (G_OBJECT (cell), "lens-list-item", list_item);
+  gtk_list_item_set_child (list_item, cell);
 }
 
 static void
@@ -176,6 +195,8 @@ on_document_channel_selected (LensFeatureGrid *self)
   gtk_single_selection_set_selected (self->selection,
                                      pos >= 0 ? (guint) pos : GTK_INVALID_LIST_POSITION);
   self->syncing = FALSE;
+  /* chosen elsewhere (keys, another view, a new layer): bring it into view */
+  lens_feature_grid_scroll_to_selected (self);
 }
 
 static void
@@ -258,17 +279,178 @@ lens_feature_grid_step (LensFeatureGrid *self,
   lens_feature_grid_scroll_to_selected (self);
 }
 
+typedef struct
+{
+  guint  position;
+  double x, y, width, height;   /* y in content coordinates (adjustment's) */
+} CellBox;
+
+/* The cells GridView has made, with their positions and where they are. */
+static GArray *
+collect_cells (LensFeatureGrid *self,
+               double           offset)
+{
+  GArray *cells = g_array_new (FALSE, FALSE, sizeof (CellBox));
+  GtkWidget *view = GTK_WIDGET (self->grid_view);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (view); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *cell = gtk_widget_get_first_child (child);
+      GtkListItem *item;
+      graphene_rect_t bounds;
+
+      if (!LENS_IS_CHANNEL_CELL (cell) || !gtk_widget_get_child_visible (child))
+        continue;
+      item = g_object_get_data (G_OBJECT (cell), "lens-list-item");
+      if (item == NULL || gtk_list_item_get_position (item) == GTK_INVALID_LIST_POSITION ||
+          !gtk_widget_compute_bounds (child, view, &bounds) || bounds.size.height <= 0)
+        continue;
+      g_array_append_val (cells, ((CellBox) { gtk_list_item_get_position (item),
+                                              bounds.origin.x, bounds.origin.y + offset,
+                                              bounds.size.width, bounds.size.height }));
+    }
+  return cells;
+}
+
+/* Where the cell at `pos` is (content coordinates), from the cells there
+ * are: its own if it exists, else worked out from the columns and the row
+ * height.  FALSE while there are no cells. */
+static gboolean
+locate (GArray   *cells,
+        guint     pos,
+        double   *top,
+        double   *height,
+        gboolean *exact)
+{
+  const CellBox *ref;
+  double min_x = G_MAXDOUBLE, row_h;
+  guint columns = 1;
+
+  if (cells->len == 0)
+    return FALSE;
+  for (guint i = 0; i < cells->len; i++)
+    {
+      const CellBox *c = &g_array_index (cells, CellBox, i);
+
+      if (c->position == pos)
+        {
+          *top = c->y;
+          *height = c->height;
+          *exact = TRUE;
+          return TRUE;
+        }
+      min_x = MIN (min_x, c->x);
+    }
+  ref = &g_array_index (cells, CellBox, 0);
+  /* cells are all as wide; the right-most says how many columns */
+  for (guint i = 0; i < cells->len; i++)
+    {
+      const CellBox *c = &g_array_index (cells, CellBox, i);
+
+      columns = MAX (columns, (guint) round ((c->x - min_x) / MAX (c->width, 1.0)) + 1);
+    }
+  /* rows are evenly spaced: any cell in another row gives the spacing */
+  row_h = ref->height;
+  for (guint i = 0; i < cells->len; i++)
+    {
+      const CellBox *c = &g_array_index (cells, CellBox, i);
+      int apart = (int) (c->position / columns) - (int) (ref->position / columns);
+
+      if (apart != 0)
+        {
+          row_h = (c->y - ref->y) / apart;
+          break;
+        }
+    }
+  *top = ref->y + ((double) (pos / columns) - (double) (ref->position / columns)) * row_h;
+  *height = ref->height;
+  *exact = FALSE;
+  return TRUE;
+}
+
+/* One attempt; TRUE when the selected cell is known to be in view. */
+static gboolean
+scroll_step (LensFeatureGrid *self)
+{
+  GtkAdjustment *vadj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->grid_view));
+  g_autoptr(GArray) cells = NULL;
+  double value, page, top, height, target;
+  gboolean exact = FALSE;
+  int pos = lens_feature_grid_get_position (self);
+
+  if (pos < 0 || vadj == NULL)
+    return TRUE;
+  value = gtk_adjustment_get_value (vadj);
+  page = gtk_adjustment_get_page_size (vadj);
+  if (page <= 0)
+    return FALSE;
+  cells = collect_cells (self, value);
+  if (!locate (cells, (guint) pos, &top, &height, &exact))
+    return FALSE;
+
+  target = value;
+  if (top < value)
+    target = top;
+  else if (top + height > value + page)
+    target = MIN (top, top + height - page);
+  if (target != value)
+    gtk_adjustment_set_value (vadj, target);
+  /* an estimate is checked against the real cell once it exists */
+  return exact && top >= gtk_adjustment_get_value (vadj) - 0.5;
+}
+
+static gboolean
+scroll_tick (GtkWidget     *widget,
+             GdkFrameClock *clock,
+             gpointer       user_data)
+{
+  LensFeatureGrid *self = user_data;
+
+  if (scroll_step (self) || ++self->scroll_frames >= SCROLL_MAX_FRAMES)
+    {
+      self->scroll_pending = FALSE;
+      self->scroll_tick_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_scrolling (LensFeatureGrid *self)
+{
+  self->scroll_frames = 0;
+  /* ticks come once the grid is laid out; a hidden grid waits for "map" */
+  if (self->scroll_tick_id == 0 && gtk_widget_get_mapped (GTK_WIDGET (self->grid_view)))
+    self->scroll_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->grid_view),
+                                                         scroll_tick, self, NULL);
+}
+
+static void
+on_grid_mapped (LensFeatureGrid *self)
+{
+  if (self->scroll_pending)
+    start_scrolling (self);
+}
+
+static void
+on_grid_unmapped (LensFeatureGrid *self)
+{
+  /* tick callbacks stop with the frame clock; start again on "map" */
+  if (self->scroll_tick_id != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->grid_view), self->scroll_tick_id);
+  self->scroll_tick_id = 0;
+}
+
 void
 lens_feature_grid_scroll_to_selected (LensFeatureGrid *self)
 {
-  int pos;
-
   g_return_if_fail (LENS_IS_FEATURE_GRID (self));
 
-  pos = lens_feature_grid_get_position (self);
-  if (pos >= 0 && gtk_widget_get_mapped (GTK_WIDGET (self->grid_view)))
-    gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u",
-                                (guint) pos);
+  if (lens_feature_grid_get_position (self) < 0)
+    return;
+  self->scroll_pending = TRUE;
+  start_scrolling (self);
 }
 
 const char *
@@ -380,6 +562,9 @@ lens_feature_grid_dispose (GObject *object)
   LensFeatureGrid *self = LENS_FEATURE_GRID (object);
   GtkWidget *child;
 
+  if (self->scroll_tick_id != 0 && self->grid_view != NULL)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->grid_view), self->scroll_tick_id);
+  self->scroll_tick_id = 0;
   gtk_widget_dispose_template (GTK_WIDGET (self), LENS_TYPE_FEATURE_GRID);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
@@ -439,6 +624,8 @@ lens_feature_grid_init (LensFeatureGrid *self)
   g_signal_connect_swapped (self->selection, "notify::selected", G_CALLBACK (on_cell_selected),
                             self);
   gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (self->selection));
+  g_signal_connect_swapped (self->grid_view, "map", G_CALLBACK (on_grid_mapped), self);
+  g_signal_connect_swapped (self->grid_view, "unmap", G_CALLBACK (on_grid_unmapped), self);
   g_object_bind_property (self, "sort-by-activation", self->sort_button, "active",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 }

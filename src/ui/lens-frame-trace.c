@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "lens-frame-trace.h"
 #include "lens-window-private.h"
@@ -15,27 +16,87 @@ typedef struct
   FILE          *out;
   GdkFrameClock *clock;
   gulong         paint_id;
+  gulong         tick_id;
+  gulong         layout_id;
+  gulong         draw_id;
 } FrameTrace;
+
+static void
+disconnect_clock (FrameTrace *t)
+{
+  /* a disposed clock has dropped its handlers already */
+  if (t->clock == NULL)
+    return;
+  if (t->paint_id != 0 && g_signal_handler_is_connected (t->clock, t->paint_id))
+    g_signal_handler_disconnect (t->clock, t->paint_id);
+  if (t->tick_id != 0 && g_signal_handler_is_connected (t->clock, t->tick_id))
+    g_signal_handler_disconnect (t->clock, t->tick_id);
+  if (t->layout_id != 0 && g_signal_handler_is_connected (t->clock, t->layout_id))
+    g_signal_handler_disconnect (t->clock, t->layout_id);
+  if (t->draw_id != 0 && g_signal_handler_is_connected (t->clock, t->draw_id))
+    g_signal_handler_disconnect (t->clock, t->draw_id);
+  t->paint_id = t->tick_id = t->layout_id = t->draw_id = 0;
+}
 
 static void
 frame_trace_free (gpointer data)
 {
   FrameTrace *t = data;
 
-  /* a disposed clock has dropped its handlers already */
-  if (t->clock != NULL && t->paint_id != 0 && g_signal_handler_is_connected (t->clock, t->paint_id))
-    g_signal_handler_disconnect (t->clock, t->paint_id);
+  disconnect_clock (t);
   g_clear_object (&t->clock);
   if (t->out != NULL)
     fclose (t->out);
   g_free (t);
 }
 
+/* The calling (main) thread's CPU time in µs: it tells a busy main loop
+ * from one that was not scheduled (a loaded machine). */
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec cpu = { 0, 0 };
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &cpu);
+  return (gint64) cpu.tv_sec * G_USEC_PER_SEC + cpu.tv_nsec / 1000;
+}
+
+static void
+log_phase (FrameTrace *t,
+           const char *phase)
+{
+  fprintf (t->out, "%s %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n", phase,
+           g_get_monotonic_time (), thread_cpu_us ());
+}
+
 static void
 on_after_paint (GdkFrameClock *clock,
                 FrameTrace    *t)
 {
-  fprintf (t->out, "frame %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+  log_phase (t, "frame");
+}
+
+/* Connected after GTK's own handlers: the end of the layout and of the
+ * paint phase, so a slow frame tells which phase took the time. */
+static void
+on_tick (GdkFrameClock *clock,
+         FrameTrace    *t)
+{
+  log_phase (t, "tick");
+}
+
+static void
+on_layout (GdkFrameClock *clock,
+           FrameTrace    *t)
+{
+  log_phase (t, "layout");
+}
+
+static void
+on_paint (GdkFrameClock *clock,
+          FrameTrace    *t)
+{
+  log_phase (t, "paint");
 }
 
 /* Asking for the next frame on every frame keeps the clock running, so a
@@ -56,11 +117,12 @@ on_realize (GtkWidget  *widget,
 
   if (clock == NULL || clock == t->clock)
     return;
-  if (t->clock != NULL && t->paint_id != 0 && g_signal_handler_is_connected (t->clock, t->paint_id))
-    g_signal_handler_disconnect (t->clock, t->paint_id);
-  t->paint_id = 0;
+  disconnect_clock (t);
   g_set_object (&t->clock, clock);
   t->paint_id = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), t);
+  t->tick_id = g_signal_connect_after (clock, "update", G_CALLBACK (on_tick), t);
+  t->layout_id = g_signal_connect_after (clock, "layout", G_CALLBACK (on_layout), t);
+  t->draw_id = g_signal_connect_after (clock, "paint", G_CALLBACK (on_paint), t);
 }
 
 static void
@@ -82,6 +144,21 @@ on_query (LensDocument *document,
 
   if (q != NULL && t != NULL)
     fprintf (t->out, "update %" G_GINT64_FORMAT " %d %d\n", g_get_monotonic_time (), q->x, q->y);
+}
+
+void
+lens_frame_trace_mark (LensWindow *window,
+                       const char *what,
+                       gint64      start)
+{
+  FrameTrace *t;
+
+  g_return_if_fail (LENS_IS_WINDOW (window));
+
+  t = g_object_get_data (G_OBJECT (window), "lens-frame-trace");
+  if (t != NULL)
+    fprintf (t->out, "busy %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %s\n", start,
+             g_get_monotonic_time () - start, what);
 }
 
 void

@@ -9,7 +9,13 @@
  * drawn in image pixels under the same transform, so they stay aligned
  * at any zoom.  Ctrl+scroll zooms around the pointer, a middle-button
  * drag pans, and optional buttons (zoom out, fit, zoom in) float in the
- * top-right corner.  The canvas has no template. */
+ * top-right corner.  Like an image viewer's overlay controls they only
+ * show while the pointer moves over the canvas (not while a button is
+ * held, which would be a drag of the occluder) or while they have the
+ * keyboard focus, so they never cover the picture being looked at;
+ * hidden, they are transparent and let the pointer through but stay in
+ * the focus chain and the accessibility tree.  The canvas has no
+ * template. */
 #define G_LOG_DOMAIN "lens-image-canvas"
 
 #include "lens-config.h"
@@ -25,6 +31,8 @@
 #define ZOOM_STEP 1.25
 #define ZOOM_MAX 32.0
 #define CONTROLS_MARGIN 6
+/* how long the controls stay after the pointer stopped, ms */
+#define CONTROLS_LINGER_MS 2000
 
 struct _LensImageCanvas
 {
@@ -37,6 +45,8 @@ struct _LensImageCanvas
   graphene_rect_t  box, square, overlay_area;
   LensPixels      *overlay;
   cairo_surface_t *overlay_surface;
+  GskRenderNode   *image_node;      /* image + overlay as last drawn */
+  graphene_rect_t  node_rect, node_visible;   /* ... for this rect */
   double           overlay_alpha;
 
   /* zoom */
@@ -44,6 +54,11 @@ struct _LensImageCanvas
   double           cx, cy;          /* the centre shown, image pixels; NAN: the middle */
   double           pan_cx, pan_cy;  /* the centre when a pan began */
   GtkWidget       *controls;        /* zoom buttons, NULL unless shown */
+  gboolean         controls_shown;  /* revealed (else transparent) */
+  gboolean         pointer_inside;  /* over the canvas, no button held */
+  gboolean         pointer_on_controls;
+  gboolean         focus_on_controls;
+  guint            linger_id;       /* hides the controls when it fires */
 };
 
 enum {
@@ -283,31 +298,27 @@ on_pan_update (LensImageCanvas *self,
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-static void
-lens_image_canvas_snapshot (GtkWidget   *widget,
-                            GtkSnapshot *snapshot)
+/* The image and its overlay, drawn once per size, zoom and content: the
+ * node is kept, so a frame in which only the occluder moved neither
+ * redraws the picture nor (the renderer diffs the node trees) repaints
+ * it on screen. */
+static GskRenderNode *
+image_node (LensImageCanvas       *self,
+            const graphene_rect_t *rect,
+            const graphene_rect_t *visible,
+            double                 scale)
 {
-  LensImageCanvas *self = LENS_IMAGE_CANVAS (widget);
-  graphene_rect_t rect;
+  GtkSnapshot *snapshot;
   cairo_t *cr;
-  double scale;
 
-  if (!lens_image_canvas_get_image_rect (self, &rect) || rect.size.width < 1)
-    return;
+  if (self->image_node != NULL && graphene_rect_equal (&self->node_rect, rect) &&
+      graphene_rect_equal (&self->node_visible, visible))
+    return self->image_node;
 
-  scale = rect.size.width / lens_pixels_get_width (self->pixels);
-  /* only the part on screen: a zoomed image can be far larger */
-  {
-    graphene_rect_t visible;
-
-    if (!graphene_rect_intersection (&rect,
-                                     &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget),
-                                                          gtk_widget_get_height (widget)),
-                                     &visible))
-      return;
-    cr = gtk_snapshot_append_cairo (snapshot, &visible);
-  }
-  cairo_translate (cr, rect.origin.x, rect.origin.y);
+  g_clear_pointer (&self->image_node, gsk_render_node_unref);
+  snapshot = gtk_snapshot_new ();
+  cr = gtk_snapshot_append_cairo (snapshot, visible);
+  cairo_translate (cr, rect->origin.x, rect->origin.y);
   cairo_scale (cr, scale, scale);
   cairo_set_source_surface (cr, self->surface, 0, 0);
   cairo_pattern_set_filter (cairo_get_source (cr),
@@ -319,7 +330,6 @@ lens_image_canvas_snapshot (GtkWidget   *widget,
     {
       graphene_rect_t *a = &self->overlay_area;
 
-      cairo_save (cr);
       cairo_rectangle (cr, 0, 0, lens_pixels_get_width (self->pixels),
                        lens_pixels_get_height (self->pixels));
       cairo_clip (cr);
@@ -329,12 +339,66 @@ lens_image_canvas_snapshot (GtkWidget   *widget,
       cairo_set_source_surface (cr, self->overlay_surface, 0, 0);
       cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
       cairo_paint_with_alpha (cr, self->overlay_alpha);
-      cairo_restore (cr);
     }
+  cairo_destroy (cr);
 
-  if (self->has_square)
+  self->image_node = gtk_snapshot_free_to_node (snapshot);
+  self->node_rect = *rect;
+  self->node_visible = *visible;
+  return self->image_node;
+}
+
+/* A cairo context for drawing in image pixels over `area` (image pixels,
+ * grown by `pad` screen pixels), clipped to what is on screen; NULL when
+ * none of it is. */
+static cairo_t *
+begin_mark (GtkSnapshot           *snapshot,
+            const graphene_rect_t *rect,
+            const graphene_rect_t *visible,
+            double                 scale,
+            const graphene_rect_t *area,
+            double                 pad)
+{
+  graphene_rect_t bounds, clipped;
+  cairo_t *cr;
+
+  graphene_rect_init (&bounds, floor (rect->origin.x + area->origin.x * scale - pad),
+                      floor (rect->origin.y + area->origin.y * scale - pad),
+                      ceil (area->size.width * scale + 2 * pad + 1),
+                      ceil (area->size.height * scale + 2 * pad + 1));
+  if (!graphene_rect_intersection (&bounds, visible, &clipped))
+    return NULL;
+  cr = gtk_snapshot_append_cairo (snapshot, &clipped);
+  cairo_translate (cr, rect->origin.x, rect->origin.y);
+  cairo_scale (cr, scale, scale);
+  return cr;
+}
+
+static void
+lens_image_canvas_snapshot (GtkWidget   *widget,
+                            GtkSnapshot *snapshot)
+{
+  LensImageCanvas *self = LENS_IMAGE_CANVAS (widget);
+  graphene_rect_t rect, visible;
+  cairo_t *cr;
+  double scale;
+
+  if (!lens_image_canvas_get_image_rect (self, &rect) || rect.size.width < 1)
+    return;
+
+  scale = rect.size.width / lens_pixels_get_width (self->pixels);
+  /* only the part on screen: a zoomed image can be far larger */
+  if (!graphene_rect_intersection (&rect,
+                                   &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget),
+                                                        gtk_widget_get_height (widget)),
+                                   &visible))
+    return;
+  gtk_snapshot_append_node (snapshot, image_node (self, &rect, &visible, scale));
+
+  /* the occluder, as the network sees it: a flat gray patch */
+  if (self->has_square &&
+      (cr = begin_mark (snapshot, &rect, &visible, scale, &self->square, 1)) != NULL)
     {
-      /* the occluder, as the network sees it: a flat gray patch */
       cairo_rectangle (cr, self->square.origin.x, self->square.origin.y,
                        self->square.size.width, self->square.size.height);
       cairo_set_source_rgb (cr, 0.5, 0.5, 0.5);
@@ -342,11 +406,12 @@ lens_image_canvas_snapshot (GtkWidget   *widget,
       cairo_set_line_width (cr, 1.0 / scale);
       cairo_set_source_rgba (cr, 1, 1, 1, 0.8);
       cairo_stroke (cr);
+      cairo_destroy (cr);
     }
 
-  if (self->has_box)
+  /* the receptive field, drawn just inside its pixels */
+  if (self->has_box && (cr = begin_mark (snapshot, &rect, &visible, scale, &self->box, 1)) != NULL)
     {
-      /* the receptive field, drawn just inside its pixels */
       double lw = 2.0 / scale;
 
       cairo_rectangle (cr, self->box.origin.x + lw / 2, self->box.origin.y + lw / 2,
@@ -354,8 +419,8 @@ lens_image_canvas_snapshot (GtkWidget   *widget,
       cairo_set_line_width (cr, lw);
       cairo_set_source_rgb (cr, 0.96, 0.76, 0.07);   /* Adwaita yellow 3 */
       cairo_stroke (cr);
+      cairo_destroy (cr);
     }
-  cairo_destroy (cr);
 
   if (self->controls != NULL)
     gtk_widget_snapshot_child (widget, self->controls, snapshot);
@@ -401,6 +466,105 @@ lens_image_canvas_measure (GtkWidget      *widget,
   *natural = MAX (200, cmin);
 }
 
+/* Revealed or not; transparent controls let the pointer through. */
+static void
+update_controls (LensImageCanvas *self)
+{
+  gboolean show;
+
+  if (self->controls == NULL)
+    return;
+  gtk_widget_set_visible (self->controls, self->pixels != NULL);
+  show = self->pixels != NULL &&
+         (self->pointer_inside || self->pointer_on_controls || self->focus_on_controls);
+  if (show == self->controls_shown)
+    return;
+  self->controls_shown = show;
+  gtk_widget_set_opacity (self->controls, show ? 1.0 : 0.0);
+  gtk_widget_set_can_target (self->controls, show);
+}
+
+static gboolean
+on_linger_done (gpointer user_data)
+{
+  LensImageCanvas *self = user_data;
+
+  self->linger_id = 0;
+  self->pointer_inside = FALSE;
+  update_controls (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_pointer_motion (LensImageCanvas          *self,
+                   double                    x,
+                   double                    y,
+                   GtkEventControllerMotion *motion)
+{
+  GdkModifierType mods;
+
+  if (self->controls == NULL)
+    return;
+  mods = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (motion));
+  g_clear_handle_id (&self->linger_id, g_source_remove);
+  /* a held button is a drag of the occluder or a pan: the whole picture
+   * matters then */
+  self->pointer_inside = (mods & (GDK_BUTTON1_MASK | GDK_BUTTON2_MASK | GDK_BUTTON3_MASK)) == 0;
+  if (self->pointer_inside)
+    self->linger_id = g_timeout_add (CONTROLS_LINGER_MS, on_linger_done, self);
+  update_controls (self);
+}
+
+static void
+on_pointer_leave (LensImageCanvas          *self,
+                  GtkEventControllerMotion *motion)
+{
+  g_clear_handle_id (&self->linger_id, g_source_remove);
+  self->pointer_inside = FALSE;
+  update_controls (self);
+}
+
+static void
+on_controls_enter (LensImageCanvas          *self,
+                   double                    x,
+                   double                    y,
+                   GtkEventControllerMotion *motion)
+{
+  self->pointer_on_controls = TRUE;
+  update_controls (self);
+}
+
+static void
+on_controls_leave (LensImageCanvas          *self,
+                   GtkEventControllerMotion *motion)
+{
+  self->pointer_on_controls = FALSE;
+  update_controls (self);
+}
+
+static void
+on_controls_focus (LensImageCanvas         *self,
+                   GParamSpec              *pspec,
+                   GtkEventControllerFocus *focus)
+{
+  self->focus_on_controls = gtk_event_controller_focus_contains_focus (focus);
+  update_controls (self);
+}
+
+gboolean
+lens_image_canvas_get_zoom_controls_revealed (LensImageCanvas *self)
+{
+  g_return_val_if_fail (LENS_IS_IMAGE_CANVAS (self), FALSE);
+  return self->controls != NULL && self->controls_shown && gtk_widget_get_visible (self->controls);
+}
+
+GtkWidget *
+lens_image_canvas_get_zoom_controls (LensImageCanvas *self)
+{
+  g_return_val_if_fail (LENS_IS_IMAGE_CANVAS (self), NULL);
+  return self->controls;
+}
+
 static GtkWidget *
 zoom_button (const char *icon,
              const char *action,
@@ -433,6 +597,8 @@ lens_image_canvas_set_show_zoom_controls (LensImageCanvas *self,
     return;
   if (show)
     {
+      GtkEventController *hover, *focus;
+
       self->controls = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
       gtk_widget_add_css_class (self->controls, "linked");
       gtk_widget_add_css_class (self->controls, "osd");
@@ -443,11 +609,25 @@ lens_image_canvas_set_show_zoom_controls (LensImageCanvas *self,
                       zoom_button ("zoom-fit-best-symbolic", "canvas.zoom-reset", _("Fit to View")));
       gtk_box_append (GTK_BOX (self->controls),
                       zoom_button ("zoom-in-symbolic", "canvas.zoom-in", _("Zoom In")));
+      hover = gtk_event_controller_motion_new ();
+      g_signal_connect_swapped (hover, "enter", G_CALLBACK (on_controls_enter), self);
+      g_signal_connect_swapped (hover, "leave", G_CALLBACK (on_controls_leave), self);
+      gtk_widget_add_controller (self->controls, hover);
+      focus = gtk_event_controller_focus_new ();
+      g_signal_connect_swapped (focus, "notify::contains-focus", G_CALLBACK (on_controls_focus),
+                                self);
+      gtk_widget_add_controller (self->controls, focus);
       gtk_widget_set_parent (self->controls, GTK_WIDGET (self));
-      gtk_widget_set_visible (self->controls, self->pixels != NULL);
+      /* hidden until the pointer comes */
+      self->controls_shown = TRUE;
+      self->pointer_on_controls = self->focus_on_controls = FALSE;
+      update_controls (self);
     }
   else
-    g_clear_pointer (&self->controls, gtk_widget_unparent);
+    {
+      g_clear_handle_id (&self->linger_id, g_source_remove);
+      g_clear_pointer (&self->controls, gtk_widget_unparent);
+    }
   gtk_widget_queue_resize (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_ZOOM_CONTROLS]);
 }
@@ -461,8 +641,7 @@ lens_image_canvas_update_zoom_actions (LensImageCanvas *self)
                                  self->pixels != NULL && self->zoom > 1.0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "canvas.zoom-reset",
                                  self->pixels != NULL && self->zoom > 1.0);
-  if (self->controls != NULL)
-    gtk_widget_set_visible (self->controls, self->pixels != NULL);
+  update_controls (self);
 }
 
 void
@@ -474,6 +653,7 @@ lens_image_canvas_set_pixels (LensImageCanvas *self,
   if (self->pixels == pixels)
     return;
 
+  g_clear_pointer (&self->image_node, gsk_render_node_unref);
   g_clear_pointer (&self->surface, cairo_surface_destroy);
   g_clear_pointer (&self->pixels, lens_pixels_unref);
   if (pixels != NULL)
@@ -529,6 +709,7 @@ lens_image_canvas_set_overlay (LensImageCanvas       *self,
 {
   g_return_if_fail (LENS_IS_IMAGE_CANVAS (self));
 
+  g_clear_pointer (&self->image_node, gsk_render_node_unref);
   g_clear_pointer (&self->overlay_surface, cairo_surface_destroy);
   g_clear_pointer (&self->overlay, lens_pixels_unref);
   if (overlay != NULL && area != NULL)
@@ -628,6 +809,7 @@ lens_image_canvas_dispose (GObject *object)
 {
   LensImageCanvas *self = LENS_IMAGE_CANVAS (object);
 
+  g_clear_handle_id (&self->linger_id, g_source_remove);
   g_clear_pointer (&self->controls, gtk_widget_unparent);
 
   G_OBJECT_CLASS (lens_image_canvas_parent_class)->dispose (object);
@@ -638,6 +820,7 @@ lens_image_canvas_finalize (GObject *object)
 {
   LensImageCanvas *self = LENS_IMAGE_CANVAS (object);
 
+  g_clear_pointer (&self->image_node, gsk_render_node_unref);
   g_clear_pointer (&self->surface, cairo_surface_destroy);
   g_clear_pointer (&self->pixels, lens_pixels_unref);
   g_clear_pointer (&self->overlay_surface, cairo_surface_destroy);
@@ -683,7 +866,7 @@ lens_image_canvas_class_init (LensImageCanvasClass *klass)
 static void
 lens_image_canvas_init (LensImageCanvas *self)
 {
-  GtkEventController *scroll;
+  GtkEventController *scroll, *motion;
   GtkGesture *pan;
 
   self->zoom = 1.0;
@@ -701,6 +884,11 @@ lens_image_canvas_init (LensImageCanvas *self)
   g_signal_connect_swapped (pan, "drag-begin", G_CALLBACK (on_pan_begin), self);
   g_signal_connect_swapped (pan, "drag-update", G_CALLBACK (on_pan_update), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (pan));
+
+  motion = gtk_event_controller_motion_new ();
+  g_signal_connect_swapped (motion, "motion", G_CALLBACK (on_pointer_motion), self);
+  g_signal_connect_swapped (motion, "leave", G_CALLBACK (on_pointer_leave), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
 
   lens_image_canvas_update_zoom_actions (self);
 }

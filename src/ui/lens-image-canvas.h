@@ -44,10 +44,15 @@ void        lens_image_canvas_zoom_at    (LensImageCanvas *self,
 /* Screen pixels per image pixel as drawn (0 without an image). */
 double      lens_image_canvas_get_scale  (LensImageCanvas *self);
 /* Zoom out / fit / zoom in buttons in the top-right corner (the actions
- * canvas.zoom-out, canvas.zoom-reset, canvas.zoom-in exist anyway). */
+ * canvas.zoom-out, canvas.zoom-reset, canvas.zoom-in exist anyway).  They
+ * are revealed only while the pointer moves over the canvas with no button
+ * held, or while they have the keyboard focus. */
 gboolean    lens_image_canvas_get_show_zoom_controls (LensImageCanvas *self);
 void        lens_image_canvas_set_show_zoom_controls (LensImageCanvas *self,
                                                       gboolean         show);
+gboolean    lens_image_canvas_get_zoom_controls_revealed (LensImageCanvas *self);
+/* The box of buttons (borrowed; NULL unless shown) */
+GtkWidget  *lens_image_canvas_get_zoom_controls (LensImageCanvas *self);
 /* Widget coordinates -> image pixels (FALSE without an image). */
 gboolean    lens_image_canvas_to_image   (LensImageCanvas *self,
                                           double           wx,

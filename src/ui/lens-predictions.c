@@ -30,12 +30,18 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (LensPredictions, lens_predictions, GTK_TYPE_WIDGET)
 
-static GtkWidget *
-create_row (const LensPrediction *p)
+/* Sets a row's texts and bar; only what changed is touched, since every
+ * change costs a relayout (and, with a screen reader, a D-Bus message)
+ * while the occluder moves. */
+static void
+update_row (GtkWidget            *row,
+            const LensPrediction *p)
 {
+  GtkLabel *label = g_object_get_data (G_OBJECT (row), "lens-label");
+  GtkLabel *value = g_object_get_data (G_OBJECT (row), "lens-value");
+  GtkProgressBar *bar = g_object_get_data (G_OBJECT (row), "lens-bar");
   g_autofree char *name = NULL;
   g_autofree char *percent = NULL;
-  GtkWidget *row, *box, *top, *label, *value, *bar;
 
   name = p->label != NULL ? g_strdup (p->label)
                           /* TRANSLATORS: a class of a model without labels */
@@ -43,22 +49,38 @@ create_row (const LensPrediction *p)
   /* TRANSLATORS: a probability in percent, e.g. "93.1 %" */
   percent = g_strdup_printf (_("%.1f %%"), 100.0 * p->probability);
 
+  if (g_strcmp0 (gtk_label_get_text (label), name) != 0)
+    {
+      gtk_label_set_text (label, name);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (label), name);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      name, -1);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      name, -1);
+    }
+  if (g_strcmp0 (gtk_label_get_text (value), percent) != 0)
+    gtk_label_set_text (value, percent);
+  gtk_progress_bar_set_fraction (bar, CLAMP (p->probability, 0.f, 1.f));
+}
+
+static GtkWidget *
+create_row (const LensPrediction *p)
+{
+  GtkWidget *row, *box, *top, *label, *value, *bar;
+
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  label = gtk_label_new (name);
+  label = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
   gtk_widget_set_hexpand (label, TRUE);
-  gtk_widget_set_tooltip_text (label, name);
-  value = gtk_label_new (percent);
+  value = gtk_label_new (NULL);
   gtk_widget_add_css_class (value, "numeric");
   gtk_widget_add_css_class (value, "dim-label");
   gtk_box_append (GTK_BOX (top), label);
   gtk_box_append (GTK_BOX (top), value);
 
   bar = gtk_progress_bar_new ();
-  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (bar), CLAMP (p->probability, 0.f, 1.f));
-  gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
   gtk_box_append (GTK_BOX (box), top);
   gtk_box_append (GTK_BOX (box), bar);
 
@@ -67,8 +89,9 @@ create_row (const LensPrediction *p)
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
   gtk_widget_add_css_class (row, "lens-prediction");
   g_object_set_data (G_OBJECT (row), "lens-label", label);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  name, -1);
+  g_object_set_data (G_OBJECT (row), "lens-value", value);
+  g_object_set_data (G_OBJECT (row), "lens-bar", bar);
+  update_row (row, p);
   return row;
 }
 
@@ -83,23 +106,11 @@ lens_predictions_show (LensPredictions      *self,
 
   g_return_if_fail (LENS_IS_PREDICTIONS (self));
 
-  /* rows are updated in place while the occluder moves: no flicker */
+  /* rows are updated in place while the occluder moves: no flicker, and
+   * no widgets built on the main thread for every position */
   for (i = 0; i < n && i < self->row_labels->len; i++)
-    {
-      GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->list_box, (int) i);
-      GtkWidget *fresh = create_row (&predictions[i]);
-      GtkWidget *content = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (fresh));
-
-      g_object_ref (content);
-      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (fresh), NULL);
-      gtk_list_box_row_set_child (row, content);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                      gtk_label_get_text (g_object_get_data (G_OBJECT (fresh), "lens-label")), -1);
-      g_ptr_array_index (self->row_labels, i) = g_object_get_data (G_OBJECT (fresh), "lens-label");
-      g_object_unref (content);
-      g_object_ref_sink (fresh);
-      g_object_unref (fresh);
-    }
+    update_row (GTK_WIDGET (gtk_list_box_get_row_at_index (self->list_box, (int) i)),
+                &predictions[i]);
   while (self->row_labels->len > n)
     {
       child = GTK_WIDGET (gtk_list_box_get_row_at_index (self->list_box,
@@ -114,7 +125,8 @@ lens_predictions_show (LensPredictions      *self,
       gtk_list_box_append (self->list_box, row);
       g_ptr_array_add (self->row_labels, g_object_get_data (G_OBJECT (row), "lens-label"));
     }
-  gtk_label_set_text (self->note_label, note != NULL ? note : "");
+  if (g_strcmp0 (gtk_label_get_text (self->note_label), note != NULL ? note : "") != 0)
+    gtk_label_set_text (self->note_label, note != NULL ? note : "");
   gtk_widget_set_visible (GTK_WIDGET (self->note_label), note != NULL && note[0] != '\0');
 }
 

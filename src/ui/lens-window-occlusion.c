@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "lens-colormap.h"
+#include "lens-frame-trace.h"
 #include "lens-window-private.h"
 
 typedef enum
@@ -121,12 +122,14 @@ on_drag_update (LensWindow     *self,
                 double          dy,
                 GtkGestureDrag *gesture)
 {
+  gint64 start = g_get_monotonic_time ();
   double x0, y0, x1, y1;
 
   if (!lens_image_canvas_to_image (self->occlusion_canvas, 0, 0, &x0, &y0) ||
       !lens_image_canvas_to_image (self->occlusion_canvas, dx, dy, &x1, &y1))
     return;
   place_square (self, self->drag_x + (x1 - x0), self->drag_y + (y1 - y0));
+  lens_frame_trace_mark (self, "drag", start);
 }
 
 static gboolean
@@ -192,6 +195,7 @@ update_query (LensWindow *self)
   g_autofree char *feature = NULL;
   g_autofree char *name = NULL;
   LensModelInfo *model = lens_document_get_model (self->document);
+  gint64 start;
 
   if (q == NULL)
     {
@@ -202,7 +206,9 @@ update_query (LensWindow *self)
       return;
     }
 
+  start = g_get_monotonic_time ();
   lens_predictions_show (self->occlusion_predictions, q->predictions, q->n_predictions, NULL);
+  lens_frame_trace_mark (self, "query-predictions", start);
   name = q->target_label != NULL ? g_strdup (q->target_label)
                                  : g_strdup_printf (_("class %u"), (guint) q->target_class);
   /* TRANSLATORS: target class, its probability now and without the occluder */

@@ -215,6 +215,7 @@ on_document_changed (LensWindow *self,
                      GParamSpec *pspec)
 {
   const char *name = g_param_spec_get_name (pspec);
+  gint64 start = g_get_monotonic_time ();
 
   if (g_str_equal (name, "projection"))
     lens_window_update_projection (self);
@@ -234,6 +235,7 @@ on_document_changed (LensWindow *self,
     gtk_spinner_set_spinning (self->spinner, lens_document_get_busy (self->document));
 
   lens_window_update_actions (self);
+  lens_frame_trace_mark (self, name, start);
 }
 
 LensDocument *
