@@ -232,11 +232,11 @@ run_layer2 (Job                  *job,
     return FALSE;
   /* TRANSLATORS: caption of the layer-2 part of the filters figure; %s is a layer,
    * the number counts images */
-  caption = g_strdup_printf (_("Layer 2 (%s): strongest activation of each channel over %"
-                               G_GINT64_FORMAT " images, deconvnet projection | input patch, "
-                               "channels in reading order"),
+  caption = g_strdup_printf (_("Layer 2 (%s): strongest activation of each channel over %lld "
+                               "images, deconvnet projection | input patch, channels in "
+                               "reading order"),
                              lens_topk_get_layer (job->layer2, 0)->name,
-                             lens_topk_get_scanned (job->layer2));
+                             (long long) lens_topk_get_scanned (job->layer2));
   job->rgb = lens_filters_figure_stack (job->tiles, job->tiles_width, job->tiles_height, caption,
                                         job->layer2_rgb, job->layer2_width, job->layer2_height,
                                         &job->width, &job->height, error);
