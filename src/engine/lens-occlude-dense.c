@@ -131,10 +131,40 @@ lens_occlude_classify_dense (const LensNet *net,
     }
 }
 
+void
+lens_occlude_plan_dense (LensOccluder *occ)
+{
+  const LensNet *net = occ->net;
+
+  for (guint l = 0; l < net->layers->len; l++)
+    {
+      LensNode *node = lens_net_layer_node (net, l);
+      const LensValue *in;
+      LensNode *producer;
+
+      occ->weights_plane[l] = 1;
+      if (occ->kinds[l] != KIND_DENSE)
+        continue;
+      in = lens_net_value (net, node->inputs[0]);
+      if (in->producer < 0)
+        continue;
+      producer = lens_net_node (net, in->producer);
+      if (lens_occlude_classify_dense (net, producer) == KIND_FLATTEN)
+        {
+          const LensShape *a = &lens_net_value (net, producer->inputs[0])->shape;
+          occ->weights_plane[l] = (int) (a->dims[2] * a->dims[3]);
+        }
+    }
+}
+
 /* The weights as [K,N] with K reordered from (c, y, x) to (y, x, c): the
  * weights of one input are one contiguous row, and a row of a box covers
- * bw * C consecutive rows (whole-width boxes one stretch).  Made on first
- * use and kept for the occluder's life. */
+ * bw * C consecutive rows (whole-width boxes one stretch).  The order is
+ * fixed when the occluder is made (lens_occlude_plan_dense), so a single
+ * query whose change covers the whole map and one that is a box use the
+ * same copy.  Made on first use and kept for the occluder's life; sweep
+ * workers share them, so the first one to need them makes them under the
+ * lock.  NULL without an error for another geometry (not expected). */
 static const float *
 weights_kn (LensOccluder *occ,
             guint         l,
@@ -144,15 +174,17 @@ weights_kn (LensOccluder *occ,
             int64_t       N,
             GError      **error)
 {
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (occ->weights_lock);
   const LensTensor *w = lens_trace_get_value (occ->trace, node->inputs[1]);
   const float *src = w->data;
   gboolean nk = node->op == LENS_OP_GEMM && node->p.trans_b;   /* src is [N,K] */
   int64_t K = C * plane;
   float *t;
 
+  if (occ->weights_plane[l] != plane || K % plane != 0)
+    return NULL;
   if (occ->weights_kn[l] != NULL)
     return occ->weights_kn[l];
-  occ->weights_plane[l] = (int) plane;
   t = lens_aligned_alloc0 ((gsize) K * N * sizeof (float));
   if (t == NULL)
     {
@@ -209,6 +241,46 @@ accumulate_rows (float       *restrict y,
       for (int64_t n = 0; n < N; n++)
         y[n] += a0 * w0[n];
     }
+}
+
+typedef struct
+{
+  float       *y;
+  const float *d, *w;
+  const int   *rows;
+  int          n_rows;
+  int64_t      ld, N, half;
+} RowsSplit;
+
+static void
+rows_part (gpointer data,
+           int      part,
+           float   *workspace)
+{
+  RowsSplit *rs = data;
+  int64_t n0 = part == 0 ? 0 : rs->half, n1 = part == 0 ? rs->half : rs->N;
+
+  accumulate_rows (rs->y + n0, rs->d, rs->rows, rs->n_rows, rs->w + n0, rs->ld, n1 - n0);
+}
+
+/* accumulate_rows, for a single query split by output columns over two
+ * threads when the rows are many (lens-occlude-split.c): each thread
+ * streams its half of every row, and more of the memory bandwidth is used. */
+static void
+accumulate_rows_split (LensOccluder *occ,
+                       float        *y,
+                       const float  *d,
+                       const int    *rows,
+                       int           n_rows,
+                       const float  *w,
+                       int64_t       ld,
+                       int64_t       N)
+{
+  /* half a row must be at least a few cache lines, and the whole worth a hand-over */
+  RowsSplit rs = { y, d, w, rows, n_rows, ld, N, (N / 2 + 15) / 16 * 16 };
+
+  if (N < 256 || (int64_t) n_rows * N < (1 << 20) || !lens_occlude_split (occ, rows_part, &rs))
+    accumulate_rows (y, d, rows, n_rows, w, ld, N);
 }
 
 static gboolean
@@ -285,7 +357,12 @@ run_gemm_vector (LensOccluder *occ,
   x = pi->data->data;
   d = g_new (float, K);
   rows = g_new (int, K);
-  plane = occ->weights_kn[l] != NULL ? occ->weights_plane[l] : 1;
+  plane = occ->weights_plane[l];
+  if (K % plane != 0)
+    {
+      *fallback = TRUE;
+      return FALSE;
+    }
   for (int64_t k = 0; k < K; k++)
     if (x[k] != cx[k])
       {
@@ -301,13 +378,16 @@ run_gemm_vector (LensOccluder *occ,
     }
   wkn = weights_kn (occ, l, node, K / plane, plane, N, error);
   if (wkn == NULL)
-    return FALSE;
+    {
+      *fallback = error == NULL || *error == NULL;
+      return FALSE;
+    }
   po->full = TRUE;
   po->data = lens_occluder_buffer (occ, &(LensShape) { 2, { 1, N } }, error);
   if (po->data == NULL)
     return FALSE;
   memcpy (po->data->data, clean_out->data, sizeof (float) * N);
-  accumulate_rows (po->data->data, d, rows, nz, wkn, N, N);
+  accumulate_rows_split (occ, po->data->data, d, rows, nz, wkn, N, N);
   return TRUE;
 }
 
@@ -370,14 +450,13 @@ run_gemm (LensOccluder *occ,
       return FALSE;
     }
 
-  if (occ->weights_kn[l] != NULL && occ->weights_plane[l] != pi->fh * pi->fw)
-    {
-      *fallback = TRUE;   /* reordered for another geometry (not expected) */
-      return FALSE;
-    }
   wkn = weights_kn (occ, l, node, pi->fc, (int64_t) pi->fh * pi->fw, N, error);
   if (wkn == NULL)
-    return FALSE;
+    {
+      /* reordered for another geometry (not expected), or out of memory */
+      *fallback = error == NULL || *error == NULL;
+      return FALSE;
+    }
   rows = g_new (int, Kc);
   po->full = TRUE;
   po->data = lens_occluder_buffer (occ, &(LensShape) { 2, { B, N } }, error);
@@ -434,7 +513,7 @@ run_gemm (LensOccluder *occ,
                     dv[nz++] = dv[di];
                   }
               }
-          accumulate_rows (av, dv, rows, nz, wkn, N, N);
+          accumulate_rows_split (occ, av, dv, rows, nz, wkn, N, N);
         }
       /* else one GEMM per run of rows of W (a box row, merged when they touch) */
       for (int r = 0; G > 1 && r <= pi->bh; r++)

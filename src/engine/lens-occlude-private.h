@@ -27,6 +27,14 @@ typedef struct
   LensTensor *data;       /* [B, C, bh, bw], or the whole [B, ...] when full */
 } Patch;
 
+typedef struct _LensOccludeHelper LensOccludeHelper;
+
+/* One half of a split layer: part 0 on the calling thread, part 1 on the
+ * helper, each with its own workspace. */
+typedef void (*LensSplitFunc) (gpointer data,
+                               int      part,
+                               float   *workspace);
+
 struct _LensOccluder
 {
   LensNet           *net;
@@ -44,9 +52,18 @@ struct _LensOccluder
   float             *workspace;
   float            **weights_kn; /* per layer: dense weights as [K,N], inputs in (y,x,c) order (a
                                   * reordered copy, made on first use) */
-  int               *weights_plane; /* per layer: h*w of that order (1: as stored) */
+  int               *weights_plane; /* per layer: h*w of that order (1: as stored); fixed
+                                     * by lens_occlude_plan_dense () */
   GPtrArray         *free_blocks; /* reusable buffers (float *) */
   GHashTable        *block_caps;  /* buffer -> capacity in floats */
+  GMutex            *weights_lock; /* guards making weights_kn (shared by workers) */
+  GMutex             weights_lock_storage;
+  gboolean           worker;     /* a sweep worker's view: net, trace, kinds and the
+                                  * weights are borrowed from the occluder */
+  gboolean           split;      /* a query in progress may split layers (BLAS is
+                                  * on one thread meanwhile) */
+  gboolean           helper_failed;
+  LensOccludeHelper *helper;     /* the second thread of split queries, or NULL */
 };
 
 /* Buffers reused from batch to batch (contents undefined). */
@@ -56,6 +73,35 @@ LensTensor *lens_occluder_buffer      (LensOccluder    *occ,
 void        lens_occluder_release     (LensOccluder    *occ,
                                        LensTensor      *t);
 void        lens_occluder_free_blocks (LensOccluder    *occ);
+
+/* A sweep worker: borrows everything read-only from `occ` and has its
+ * own workspace and buffer pool, so several run batches side by side. */
+LensOccluder *lens_occluder_worker_new  (LensOccluder *occ,
+                                         GError      **error);
+void          lens_occluder_worker_free (LensOccluder *worker);
+
+/* Runs B positions (top-left corners xs, ys) and fills points[B]. */
+gboolean    lens_occlude_run_batch    (LensOccluder       *occ,
+                                       const int          *xs,
+                                       const int          *ys,
+                                       int                 B,
+                                       LensOcclusionPoint *points,
+                                       GError            **error);
+
+/* Fixes the input order of each dense layer's reordered weights. */
+void        lens_occlude_plan_dense   (LensOccluder *occ);
+/* Runs func's two parts side by side when occ->split is set and the
+ * helper thread runs; FALSE (nothing done) otherwise. */
+gboolean    lens_occlude_split        (LensOccluder *occ,
+                                       LensSplitFunc func,
+                                       gpointer      data);
+/* A convolution on a single position split by output channels; FALSE
+ * (nothing done) when it is too small or not splittable. */
+gboolean    lens_occlude_split_conv   (LensOccluder      *occ,
+                                       const LensNode    *node,
+                                       const LensTensor **ins,
+                                       LensTensor        *out);
+void        lens_occlude_helper_free  (LensOccludeHelper *helper);
 
 Kind        lens_occlude_classify_dense (const LensNet *net,
                                          LensNode      *node);

@@ -21,7 +21,9 @@
  *   full    (other dense layers, global pooling, or a box that has grown to
  *           the whole map): whole tensors of the batch are computed.
  * Buffers come from a pool kept by the occluder, so a query allocates
- * almost nothing after the first one.
+ * almost nothing after the first one.  The sweep hands its batches to
+ * worker threads (lens-occlude-sweep.c); a single query splits its large
+ * layers over two threads (lens-occlude-split.c).
  * The result equals a full recomputation up to float rounding (the sums
  * are the same; BLAS may block them differently); tests check this. */
 #define G_LOG_DOMAIN "lens-occlude"
@@ -199,6 +201,8 @@ lens_occluder_new (LensNet                  *net,
   g_autofree float *probs = NULL;
   gsize n_classes;
 
+  g_mutex_init (&occ->weights_lock_storage);
+  occ->weights_lock = &occ->weights_lock_storage;
   occ->net = lens_net_ref (net);
   occ->opts = *options;
   if (in == NULL || in->ndim != 4 || in->dims[0] != 1)
@@ -305,6 +309,7 @@ lens_occluder_new (LensNet                  *net,
   occ->workspace = lens_aligned_alloc0 (MAX (1, net->workspace_floats) * sizeof (float));
   occ->weights_kn = g_new0 (float *, net->layers->len);
   occ->weights_plane = g_new0 (int, net->layers->len);
+  lens_occlude_plan_dense (occ);
   occ->free_blocks = g_ptr_array_new ();
   occ->block_caps = g_hash_table_new (NULL, NULL);
   if (occ->workspace == NULL)
@@ -320,6 +325,8 @@ lens_occluder_free (LensOccluder *occ)
 {
   if (occ == NULL)
     return;
+  g_return_if_fail (!occ->worker);
+  lens_occlude_helper_free (occ->helper);
   lens_trace_free (occ->trace);
   g_free (occ->kinds);
   lens_aligned_free (occ->workspace);
@@ -331,6 +338,7 @@ lens_occluder_free (LensOccluder *occ)
   lens_occluder_free_blocks (occ);
   if (occ->net != NULL)
     lens_net_unref (occ->net);
+  g_mutex_clear (&occ->weights_lock_storage);
   g_free (occ);
 }
 
@@ -581,7 +589,8 @@ run_layer (LensOccluder *occ,
           if (po->data == NULL)
             return FALSE;
           outs[0] = po->data;
-          klass->forward (&tmp, ins, outs, &exec);
+          if (!lens_occlude_split_conv (occ, &tmp, ins, po->data))
+            klass->forward (&tmp, ins, outs, &exec);
           lens_occluder_release (occ, g_steal_pointer (&crop));
           return TRUE;
         }
@@ -706,14 +715,13 @@ out:
   return ok;
 }
 
-/* Runs B positions (top-left corners xs, ys) and fills points[B]. */
-static gboolean
-run_batch (LensOccluder       *occ,
-           const int          *xs,
-           const int          *ys,
-           int                 B,
-           LensOcclusionPoint *points,
-           GError            **error)
+gboolean
+lens_occlude_run_batch (LensOccluder       *occ,
+                        const int          *xs,
+                        const int          *ys,
+                        int                 B,
+                        LensOcclusionPoint *points,
+                        GError            **error)
 {
   LensNet *net = occ->net;
   guint nv = net->values->len;
@@ -820,89 +828,17 @@ lens_occluder_query (LensOccluder       *occ,
                      LensOcclusionPoint *out,
                      GError            **error)
 {
-  return run_batch (occ, &x, &y, 1, out, error);
-}
+  int blas_threads = lens_get_threads ();
+  gboolean ok;
 
-void
-lens_occlusion_map_free (LensOcclusionMap *map)
-{
-  if (map == NULL)
-    return;
-  g_free (map->ys);
-  g_free (map->xs);
-  g_free (map->prob);
-  g_free (map->top_class);
-  g_free (map->top_prob);
-  g_free (map->feature);
-  g_free (map);
-}
-
-static int
-grid (int    extent,
-      int    size,
-      int    stride,
-      gboolean partial,
-      int  **out)
-{
-  int n = 0;
-  int *v = g_new (int, extent + 1);
-
-  for (int p = 0; partial ? p < extent : p + size <= extent; p += stride)
-    v[n++] = p;
-  if (n == 0)
-    v[n++] = 0;
-  *out = v;
-  return n;
-}
-
-LensOcclusionMap *
-lens_occluder_sweep (LensOccluder     *occ,
-                     LensProgressFunc  progress,
-                     gpointer          user_data,
-                     GCancellable     *cancellable,
-                     GError          **error)
-{
-  g_autoptr (LensOcclusionMap) map = g_new0 (LensOcclusionMap, 1);
-  int stride = occ->opts.stride > 0 ? occ->opts.stride : MAX (1, occ->opts.size / 4);
-  int total, B = occ->opts.batch > 0 ? occ->opts.batch : 32;
-  g_autofree int *bx = NULL, *by = NULL;
-  g_autofree LensOcclusionPoint *pts = NULL;
-
-  map->size = occ->opts.size;
-  map->stride = stride;
-  map->n_y = grid (occ->H, occ->opts.size, stride, occ->opts.partial, &map->ys);
-  map->n_x = grid (occ->W, occ->opts.size, stride, occ->opts.partial, &map->xs);
-  total = map->n_y * map->n_x;
-  map->prob = g_new (float, total);
-  map->top_class = g_new (int, total);
-  map->top_prob = g_new (float, total);
-  map->feature = g_new (float, total);
-  bx = g_new (int, B);
-  by = g_new (int, B);
-  pts = g_new0 (LensOcclusionPoint, B);
-
-  for (int start = 0; start < total; start += B)
-    {
-      int n = MIN (B, total - start);
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return NULL;
-      for (int i = 0; i < n; i++)
-        {
-          by[i] = map->ys[(start + i) / map->n_x];
-          bx[i] = map->xs[(start + i) % map->n_x];
-        }
-      if (!run_batch (occ, bx, by, n, pts, error))
-        return NULL;
-      for (int i = 0; i < n; i++)
-        {
-          map->prob[start + i] = pts[i].prob;
-          map->top_class[start + i] = pts[i].top_class[0];
-          map->top_prob[start + i] = pts[i].top_prob[0];
-          map->feature[start + i] = pts[i].feature;
-        }
-      if (progress != NULL)
-        progress ((double) (start + n) / total, user_data);
-    }
-  return g_steal_pointer (&map);
+  g_return_val_if_fail (!occ->worker, FALSE);
+  /* split the large layers over two threads ourselves (lens-occlude-split.c) */
+  occ->split = blas_threads > 1 && !occ->opts.full && occ->opts.split >= 0;
+  if (occ->split)
+    lens_set_threads (1);
+  ok = lens_occlude_run_batch (occ, &x, &y, 1, out, error);
+  if (occ->split)
+    lens_set_threads (blas_threads);
+  occ->split = FALSE;
+  return ok;
 }

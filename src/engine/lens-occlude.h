@@ -30,6 +30,13 @@ typedef struct
                            * by its changed inputs when a cost model expects a
                            * gain (always for a single query), 1 always, -1
                            * never (recomputed whole) */
+  int      threads;       /* sweep: batches run side by side on this many threads,
+                           * each with one BLAS thread; 1: one batch at a time with
+                           * BLAS's own threading; 0: lens_get_threads () for
+                           * incremental sweeps, 1 for `full` */
+  int      split;         /* single query: 0 splits its large layers over two threads
+                           * (by output channels or columns, BLAS on one thread) when
+                           * lens_get_threads () > 1; -1 never (BLAS threads them) */
 } LensOccludeOptions;
 
 typedef struct _LensOccluder LensOccluder;

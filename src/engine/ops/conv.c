@@ -3,6 +3,7 @@
 
 #include "ops-common.h"
 #include "lens-blas.h"
+#include "conv-direct.h"
 
 #include <string.h>
 
@@ -223,6 +224,14 @@ lens_conv_setup (LensNode          *node,
         lens_op_set_error (error, LENS_NET_ERROR_TOO_LARGE, node, "im2col buffer too large");
         return FALSE;
       }
+    if (!direct && lens_conv_direct_usable (&node->p))
+      {
+        /* the direct kernel's padded copy of the input, unless absurd pads
+         * make it much larger than the columns */
+        gsize dws = lens_conv_direct_workspace (&node->p, c, h, wd);
+        if (dws != 0 && dws / 4 <= ws + 65536)
+          ws = MAX (ws, dws);
+      }
     node->workspace_floats = direct ? 0 : ws;
   }
   node->n_params = lens_shape_numel (w) + (in[2].present ? (gsize) m : 0);
@@ -306,6 +315,15 @@ lens_conv_forward (const LensNode    *node,
   plane = oh * ow;
   (void) oc;
 
+  if (exec->workspace != NULL && node->workspace_floats > 0 && lens_conv_direct_usable (p))
+    {
+      gsize dws = lens_conv_direct_workspace (p, c, h, w);
+      if (dws != 0 && dws <= node->workspace_floats)
+        {
+          lens_conv_direct_forward (p, x, wt, bias, y, n, c, h, w, m, oh, ow, exec->workspace);
+          return;
+        }
+    }
   for (int64_t b = 0; b < n; b++)
     for (int64_t gi = 0; gi < g; gi++)
       {
