@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "pool"
 
 #include "ops-common.h"
+#include "lens-vec4.h"
 
 #include <float.h>
 
@@ -84,6 +85,236 @@ lens_averagepool_setup (LensNode          *node,
   return pool_setup (node, attrs, in, out, error);
 }
 
+/* One output of max pooling, any window: the first maximum in row-major
+ * order wins, padding never does.  The first cell of the window is taken
+ * whatever it holds (so a NaN there stays: nothing compares greater);
+ * a later cell replaces it only when strictly greater (a later NaN never
+ * does).  Returns the flat index in the H*W plane, or -1 when the window
+ * holds no input cell. */
+static inline int64_t
+pool_window (const LensOpParams *p,
+             const float        *plane,
+             int64_t             h,
+             int64_t             w,
+             int64_t             yy,
+             int64_t             xx,
+             float              *value)
+{
+  int64_t y0 = yy * p->strides[0] - p->pads[0];
+  int64_t x0 = xx * p->strides[1] - p->pads[1];
+  int ky0 = 0, ky1 = p->kernel[0], kx0 = 0, kx1 = p->kernel[1];
+  float best = -FLT_MAX;
+  int64_t arg = -1;
+
+  /* rows and columns of the window inside the input: [k0, k1) */
+  while (ky0 < ky1 && y0 + (int64_t) ky0 * p->dilations[0] < 0)
+    ky0++;
+  while (ky1 > ky0 && y0 + (int64_t) (ky1 - 1) * p->dilations[0] >= h)
+    ky1--;
+  while (kx0 < kx1 && x0 + (int64_t) kx0 * p->dilations[1] < 0)
+    kx0++;
+  while (kx1 > kx0 && x0 + (int64_t) (kx1 - 1) * p->dilations[1] >= w)
+    kx1--;
+  for (int ki = ky0; ki < ky1; ki++)
+    {
+      int64_t iy = y0 + (int64_t) ki * p->dilations[0];
+      const float *row = plane + iy * w + x0;
+      for (int kj = kx0; kj < kx1; kj++)
+        {
+          float v = row[(int64_t) kj * p->dilations[1]];
+          if (arg < 0 || v > best)
+            {
+              best = v;
+              arg = iy * w + x0 + (int64_t) kj * p->dilations[1];
+            }
+        }
+    }
+  *value = arg >= 0 ? best : 0.0f;
+  return arg;
+}
+
+/* The same rule for a K x K window wholly inside the plane at flat index
+ * base: a compare, then two selects (GCC turns most into maxss and cmov,
+ * some into short branches).  K is a constant after inlining.  Used for
+ * the last few windows of a row, after pool_window_inside4 (). */
+static inline __attribute__ ((always_inline)) int64_t
+pool_window_inside (const float *plane,
+                    int64_t      w,
+                    int64_t      base,
+                    int          k,
+                    float       *value)
+{
+  float best = plane[base];
+  int64_t arg = base;
+
+#pragma GCC unroll 4
+  for (int ki = 0; ki < k; ki++)
+#pragma GCC unroll 4
+    for (int kj = 0; kj < k; kj++)
+      {
+        int64_t at = base + ki * w + kj;
+        float v = plane[at];
+        gboolean greater = v > best;
+
+        best = greater ? v : best;
+        arg = greater ? at : arg;
+      }
+  *value = best;
+  return arg;
+}
+
+/* Four K x K windows side by side (stride 2), wholly inside the plane,
+ * one per lane: the same rule as pool_window_inside (), with compares
+ * and masks.  base is the flat index of the first window's top-left
+ * cell (the plane must have fewer than 2^31 cells).  Each window row is
+ * read from row[0] to row[2 * 3 + K - 1], the last cell of the fourth
+ * window, never further. */
+static inline __attribute__ ((always_inline)) void
+pool_window_inside4 (const float *plane,
+                     int64_t      w,
+                     int64_t      base,
+                     int          k,
+                     LensV4f     *value,
+                     LensV4i     *arg)
+{
+  const LensV4i lane = { 0, 2, 4, 6 };
+  const LensV4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
+  LensV4f best = { 0 };
+  LensV4i best_at = { 0 };
+
+#pragma GCC unroll 4
+  for (int ki = 0; ki < k; ki++)
+    {
+      const float *row = plane + base + (int64_t) ki * w;
+      LensV4f r0 = v4_load (row), r1 = v4_load (row + 4);
+      LensV4f cell[3];
+
+      /* cell[kj] lane t = row[2 t + kj] */
+      cell[0] = __builtin_shuffle (r0, r1, even);
+      cell[1] = __builtin_shuffle (r0, r1, odd);
+      if (k == 3)
+        {
+          LensV4f r2 = v4_load (row + 5);  /* row[5..8] */
+          LensV4f t = __builtin_shuffle (r0, r1, (LensV4i) { 2, 4, 6, 7 });
+          cell[2] = __builtin_shuffle (t, r2, (LensV4i) { 0, 1, 2, 7 });
+        }
+#pragma GCC unroll 4
+      for (int kj = 0; kj < k; kj++)
+        {
+          LensV4i at = lane + (int32_t) (base + (int64_t) ki * w + kj);
+          LensV4i greater;
+
+          if (ki == 0 && kj == 0)
+            {
+              /* the first cell is taken whatever it holds */
+              best = cell[0];
+              best_at = at;
+              continue;
+            }
+          greater = cell[kj] > best;
+          best = v4_select (greater, cell[kj], best);
+          best_at = v4i_select (greater, at, best_at);
+        }
+    }
+  *value = best;
+  *arg = best_at;
+}
+
+static inline void
+pool_store (float   *y,
+            int32_t *sw,
+            int64_t *indices,
+            int64_t  o,
+            int64_t  plane_base,
+            float    value,
+            int64_t  arg)
+{
+  y[o] = value;
+  if (sw != NULL)
+    sw[o] = (int32_t) arg;
+  if (indices != NULL)
+    indices[o] = arg >= 0 ? plane_base + arg : -1;
+}
+
+/* Square K x K windows with stride 2 and no dilation (2x2 and 3x3 cover
+ * the pooling of the usual CNNs): windows wholly inside the plane take
+ * the branch-free scans, four outputs at a time and then one by one, the
+ * border ones (padding, ceil_mode) the general one.  Values and switches
+ * are the same as pool_window ()'s, bit for bit (test-fastpaths.c). */
+static inline __attribute__ ((always_inline)) void
+maxpool_stride2 (const LensOpParams *p,
+                 int                 k,
+                 const float        *x,
+                 float              *y,
+                 int32_t            *sw,
+                 int64_t            *indices,
+                 int64_t             nc_count,
+                 int64_t             h,
+                 int64_t             w,
+                 int64_t             oh,
+                 int64_t             ow)
+{
+  int64_t pad_l = p->pads[1];
+  /* columns xx whose window lies inside: 0 <= 2 xx - pad_l <= w - k */
+  int64_t x_lo = (pad_l + 1) / 2;
+  int64_t x_hi = w - k + pad_l >= 0 ? MIN ((w - k + pad_l) / 2 + 1, ow) : 0;
+
+  x_lo = MIN (x_lo, ow);
+  x_hi = MAX (x_hi, x_lo);
+  for (int64_t nc = 0; nc < nc_count; nc++)
+    {
+      const float *plane = x + nc * h * w;
+
+      for (int64_t yy = 0; yy < oh; yy++)
+        {
+          int64_t y0 = yy * 2 - p->pads[0];
+          int64_t o = (nc * oh + yy) * ow;
+          float v;
+          int64_t arg, xx;
+
+          if (y0 < 0 || y0 + k > h)
+            {
+              for (xx = 0; xx < ow; xx++)
+                {
+                  arg = pool_window (p, plane, h, w, yy, xx, &v);
+                  pool_store (y, sw, indices, o + xx, nc * h * w, v, arg);
+                }
+              continue;
+            }
+          for (xx = 0; xx < x_lo; xx++)
+            {
+              arg = pool_window (p, plane, h, w, yy, xx, &v);
+              pool_store (y, sw, indices, o + xx, nc * h * w, v, arg);
+            }
+          xx = x_lo;
+          if (h * w <= G_MAXINT32)
+            for (; xx + V4 <= x_hi; xx += V4)
+              {
+                LensV4f v4;
+                LensV4i arg4;
+
+                pool_window_inside4 (plane, w, y0 * w + xx * 2 - pad_l, k, &v4, &arg4);
+                v4_store (y + o + xx, v4);
+                if (sw != NULL)
+                  v4i_store (sw + o + xx, arg4);
+                if (indices != NULL)
+                  for (int t = 0; t < V4; t++)
+                    indices[o + xx + t] = nc * h * w + arg4[t];
+              }
+          for (; xx < x_hi; xx++)
+            {
+              arg = pool_window_inside (plane, w, y0 * w + xx * 2 - pad_l, k, &v);
+              pool_store (y, sw, indices, o + xx, nc * h * w, v, arg);
+            }
+          for (xx = x_hi; xx < ow; xx++)
+            {
+              arg = pool_window (p, plane, h, w, yy, xx, &v);
+              pool_store (y, sw, indices, o + xx, nc * h * w, v, arg);
+            }
+        }
+    }
+}
+
 /* x [N,C,H,W] -> y [N,C,OH,OW], switches [N,C,OH,OW] (flat index in the H*W plane) */
 void
 lens_maxpool_forward (const LensNode    *node,
@@ -97,57 +328,33 @@ lens_maxpool_forward (const LensNode    *node,
   int64_t *indices = node->n_outputs > 1 ? out[1]->data : NULL;
   int32_t *sw = exec->switches;
   int64_t n, c, h, w, oh, ow;
+  gboolean square_s2;
 
   lens_nchw (&in[0]->shape, &n, &c, &h, &w);
   lens_nchw (&out[0]->shape, &n, &c, &oh, &ow);
+  square_s2 = p->kernel[0] == p->kernel[1] && p->strides[0] == 2 && p->strides[1] == 2
+              && p->dilations[0] == 1 && p->dilations[1] == 1;
+  if (square_s2 && p->kernel[0] == 2)
+    {
+      maxpool_stride2 (p, 2, x, y, sw, indices, n * c, h, w, oh, ow);
+      return;
+    }
+  if (square_s2 && p->kernel[0] == 3)
+    {
+      maxpool_stride2 (p, 3, x, y, sw, indices, n * c, h, w, oh, ow);
+      return;
+    }
   for (int64_t nc = 0; nc < n * c; nc++)
     {
       const float *plane = x + nc * h * w;
 
       for (int64_t yy = 0; yy < oh; yy++)
-        {
-          /* rows of the window inside the input: ki in [k0, k1) */
-          int64_t y0 = yy * p->strides[0] - p->pads[0];
-          int ky0 = 0, ky1 = p->kernel[0];
-
-          while (ky0 < ky1 && y0 + (int64_t) ky0 * p->dilations[0] < 0)
-            ky0++;
-          while (ky1 > ky0 && y0 + (int64_t) (ky1 - 1) * p->dilations[0] >= h)
-            ky1--;
-          for (int64_t xx = 0; xx < ow; xx++)
-            {
-              /* first maximum in row-major order wins; padding never does */
-              int64_t x0 = xx * p->strides[1] - p->pads[1];
-              int kx0 = 0, kx1 = p->kernel[1];
-              float best = -FLT_MAX;
-              int64_t arg = -1;
-              int64_t o = (nc * oh + yy) * ow + xx;
-
-              while (kx0 < kx1 && x0 + (int64_t) kx0 * p->dilations[1] < 0)
-                kx0++;
-              while (kx1 > kx0 && x0 + (int64_t) (kx1 - 1) * p->dilations[1] >= w)
-                kx1--;
-              for (int ki = ky0; ki < ky1; ki++)
-                {
-                  int64_t iy = y0 + (int64_t) ki * p->dilations[0];
-                  const float *row = plane + iy * w + x0;
-                  for (int kj = kx0; kj < kx1; kj++)
-                    {
-                      float v = row[(int64_t) kj * p->dilations[1]];
-                      if (arg < 0 || v > best)
-                        {
-                          best = v;
-                          arg = iy * w + x0 + (int64_t) kj * p->dilations[1];
-                        }
-                    }
-                }
-              y[o] = arg >= 0 ? best : 0.0f;
-              if (sw != NULL)
-                sw[o] = (int32_t) arg;
-              if (indices != NULL)
-                indices[o] = arg >= 0 ? nc * h * w + arg : -1;
-            }
-        }
+        for (int64_t xx = 0; xx < ow; xx++)
+          {
+            float v;
+            int64_t arg = pool_window (p, plane, h, w, yy, xx, &v);
+            pool_store (y, sw, indices, (nc * oh + yy) * ow + xx, nc * h * w, v, arg);
+          }
     }
 }
 
