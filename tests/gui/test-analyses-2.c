@@ -15,31 +15,18 @@
 #include "lens-image.h"
 #include "lens-plot.h"
 #include "lens-window-private.h"
+#include "gui-wait.h"
 
 #define TIMEOUT_MS 120000
 
-typedef gboolean (*Condition) (gpointer data);
-
 static char *samples_dir;   /* resources/samples */
 
-static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
+/* Runs the main loop until cond holds; FALSE on timeout. */
 static gboolean
 wait_for (Condition cond,
           gpointer  data)
 {
-  gint64 end = g_get_monotonic_time () + TIMEOUT_MS * 1000;
-  guint id = g_timeout_add (10, tick, NULL);
-  gboolean ok;
-
-  while (!(ok = cond (data)) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-  return ok;
+  return gui_wait_for_ms (cond, data, TIMEOUT_MS);
 }
 
 static gboolean

@@ -14,42 +14,16 @@
 #include "lens-document.h"
 #include "lens-image-canvas.h"
 #include "lens-window-private.h"
+#include "gui-wait.h"
 
 #define TIMEOUT_MS 30000
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
 
 /* Runs the main loop until cond holds; FALSE on timeout. */
 static gboolean
 wait_for (Condition cond,
           gpointer  data)
 {
-  gint64 end = g_get_monotonic_time () + TIMEOUT_MS * 1000;
-  guint id = g_timeout_add (10, tick, NULL);
-  gboolean ok;
-
-  while (!(ok = cond (data)) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-  return ok;
-}
-
-/* Lets GTK run frames for `ms` milliseconds. */
-static void
-spin (int ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * 1000;
-  guint id = g_timeout_add (10, tick, NULL);
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
+  return gui_wait_for_ms (cond, data, TIMEOUT_MS);
 }
 
 static gboolean
@@ -210,7 +184,7 @@ test_grid_follows_selection (void)
   visible = (WantVisible) { grid, viewport, "0" };
   lens_document_select_channel (doc, 0);
   g_assert_true (wait_for (cell_visible, &visible));
-  spin (200);
+  gui_spin (200);
   /* at the top; channel 127 is not there yet: 128 thumbnails do not fit */
   g_assert_cmpfloat (gtk_adjustment_get_value (vadj), ==, 0.0);
   g_assert_cmpfloat (gtk_adjustment_get_upper (vadj), >, gtk_adjustment_get_page_size (vadj));
