@@ -166,15 +166,14 @@ lens_occlude_plan_dense (LensOccluder *occ)
  * workers share them, so the first one to need them makes them under the
  * lock.  NULL without an error for another geometry (not expected). */
 static const float *
-weights_kn (LensOccluder *occ,
-            guint         l,
-            LensNode     *node,
-            int64_t       C,
-            int64_t       plane,
-            int64_t       N,
-            GError      **error)
+weights_kn_locked (LensOccluder *occ,
+                   guint         l,
+                   LensNode     *node,
+                   int64_t       C,
+                   int64_t       plane,
+                   int64_t       N,
+                   GError      **error)
 {
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (occ->weights_lock);
   const LensTensor *w = lens_trace_get_value (occ->trace, node->inputs[1]);
   const float *src = w->data;
   gboolean nk = node->op == LENS_OP_GEMM && node->p.trans_b;   /* src is [N,K] */
@@ -208,6 +207,23 @@ weights_kn (LensOccluder *occ,
     for (int64_t k = 0; k < K; k++)
       memcpy (t + ((k % plane) * C + k / plane) * N, src + k * N, sizeof (float) * N);
   occ->weights_kn[l] = t;
+  return t;
+}
+
+static const float *
+weights_kn (LensOccluder *occ,
+            guint         l,
+            LensNode     *node,
+            int64_t       C,
+            int64_t       plane,
+            int64_t       N,
+            GError      **error)
+{
+  const float *t;
+
+  pthread_mutex_lock (occ->weights_lock);
+  t = weights_kn_locked (occ, l, node, C, plane, N, error);
+  pthread_mutex_unlock (occ->weights_lock);
   return t;
 }
 

@@ -1,6 +1,8 @@
 /* lens-occlude-private.h: what lens-occlude.c and lens-occlude-dense.c share */
 #pragma once
 
+#include <pthread.h>
+
 #include "lens-occlude.h"
 #include "lens-net-private.h"
 
@@ -56,8 +58,11 @@ struct _LensOccluder
                                      * by lens_occlude_plan_dense () */
   GPtrArray         *free_blocks; /* reusable buffers (float *) */
   GHashTable        *block_caps;  /* buffer -> capacity in floats */
-  GMutex            *weights_lock; /* guards making weights_kn (shared by workers) */
-  GMutex             weights_lock_storage;
+  /* guards making weights_kn (shared by workers); pthread's own mutexes
+   * here and in the other worker code, since ThreadSanitizer cannot see
+   * GMutex (raw futexes) */
+  pthread_mutex_t   *weights_lock;
+  pthread_mutex_t    weights_lock_storage;
   gboolean           worker;     /* a sweep worker's view: net, trace, kinds and the
                                   * weights are borrowed from the occluder */
   gboolean           split;      /* a query in progress may split layers (BLAS is

@@ -21,8 +21,8 @@
 struct _LensOccludeHelper
 {
   GThread        *thread;
-  GMutex          lock;
-  GCond           cond;
+  pthread_mutex_t lock;
+  pthread_cond_t  cond;
   LensSplitFunc   func;     /* the job, NULL when idle */
   gpointer        data;
   gboolean        done;
@@ -35,21 +35,21 @@ helper_main (gpointer user_data)
 {
   LensOccludeHelper *h = user_data;
 
-  g_mutex_lock (&h->lock);
+  pthread_mutex_lock (&h->lock);
   for (;;)
     {
       while (h->func == NULL && !h->quit)
-        g_cond_wait (&h->cond, &h->lock);
+        pthread_cond_wait (&h->cond, &h->lock);
       if (h->quit)
         break;
-      g_mutex_unlock (&h->lock);
+      pthread_mutex_unlock (&h->lock);
       h->func (h->data, 1, h->workspace);
-      g_mutex_lock (&h->lock);
+      pthread_mutex_lock (&h->lock);
       h->func = NULL;
       h->done = TRUE;
-      g_cond_broadcast (&h->cond);
+      pthread_cond_broadcast (&h->cond);
     }
-  g_mutex_unlock (&h->lock);
+  pthread_mutex_unlock (&h->lock);
   return NULL;
 }
 
@@ -60,14 +60,14 @@ lens_occlude_helper_free (LensOccludeHelper *h)
     return;
   if (h->thread != NULL)
     {
-      g_mutex_lock (&h->lock);
+      pthread_mutex_lock (&h->lock);
       h->quit = TRUE;
-      g_cond_broadcast (&h->cond);
-      g_mutex_unlock (&h->lock);
+      pthread_cond_broadcast (&h->cond);
+      pthread_mutex_unlock (&h->lock);
       g_thread_join (h->thread);
     }
-  g_mutex_clear (&h->lock);
-  g_cond_clear (&h->cond);
+  pthread_mutex_destroy (&h->lock);
+  pthread_cond_destroy (&h->cond);
   lens_aligned_free (h->workspace);
   g_free (h);
 }
@@ -81,8 +81,8 @@ helper_get (LensOccluder *occ)
   if (occ->helper != NULL || occ->helper_failed)
     return occ->helper;
   h = g_new0 (LensOccludeHelper, 1);
-  g_mutex_init (&h->lock);
-  g_cond_init (&h->cond);
+  pthread_mutex_init (&h->lock, NULL);
+  pthread_cond_init (&h->cond, NULL);
   h->workspace = lens_aligned_alloc0 (MAX (1, occ->net->workspace_floats) * sizeof (float));
   if (h->workspace != NULL)
     h->thread = g_thread_try_new ("lens-occlude-split", helper_main, h, NULL);
@@ -105,19 +105,19 @@ lens_occlude_split (LensOccluder *occ,
 
   if (!occ->split || (h = helper_get (occ)) == NULL)
     return FALSE;
-  g_mutex_lock (&h->lock);
+  pthread_mutex_lock (&h->lock);
   h->done = FALSE;
   h->data = data;
   h->func = func;
-  g_cond_broadcast (&h->cond);
-  g_mutex_unlock (&h->lock);
+  pthread_cond_broadcast (&h->cond);
+  pthread_mutex_unlock (&h->lock);
 
   func (data, 0, occ->workspace);
 
-  g_mutex_lock (&h->lock);
+  pthread_mutex_lock (&h->lock);
   while (!h->done)
-    g_cond_wait (&h->cond, &h->lock);
-  g_mutex_unlock (&h->lock);
+    pthread_cond_wait (&h->cond, &h->lock);
+  pthread_mutex_unlock (&h->lock);
   return TRUE;
 }
 

@@ -93,8 +93,8 @@ typedef struct
   LensOccluder     *occ;
   LensOcclusionMap *map;
   int               total, batch;
-  GMutex            lock;
-  GCond             cond;
+  pthread_mutex_t   lock;
+  pthread_cond_t    cond;
   int               next;       /* first position not handed out */
   int               n_done;     /* finished batches */
   int              *done_sizes; /* their sizes, in order of finishing */
@@ -140,20 +140,20 @@ sweep_worker (gpointer data)
   g_autofree int *bx = g_new (int, s->batch), *by = g_new (int, s->batch);
   g_autofree LensOcclusionPoint *pts = g_new0 (LensOcclusionPoint, s->batch);
 
-  g_mutex_lock (&s->lock);
+  pthread_mutex_lock (&s->lock);
   while (w != NULL && !s->stop && s->next < s->total)
     {
       int start = s->next, n = MIN (s->batch, s->total - start);
       gboolean ok;
 
       s->next += n;
-      g_mutex_unlock (&s->lock);
+      pthread_mutex_unlock (&s->lock);
       ok = sweep_batch (w, s->map, start, n, bx, by, pts, &error);
-      g_mutex_lock (&s->lock);
+      pthread_mutex_lock (&s->lock);
       if (!ok)
         break;
       s->done_sizes[s->n_done++] = n;
-      g_cond_signal (&s->cond);
+      pthread_cond_signal (&s->cond);
     }
   if (error != NULL)
     {
@@ -162,8 +162,8 @@ sweep_worker (gpointer data)
         s->error = g_steal_pointer (&error);
     }
   s->running--;
-  g_cond_signal (&s->cond);
-  g_mutex_unlock (&s->lock);
+  pthread_cond_signal (&s->cond);
+  pthread_mutex_unlock (&s->lock);
   lens_occluder_worker_free (w);
   return NULL;
 }
@@ -187,10 +187,10 @@ sweep_threaded (LensOccluder     *occ,
   gboolean cancelled = FALSE;
 
   s.done_sizes = g_new0 (int, n_batches);
-  g_mutex_init (&s.lock);
-  g_cond_init (&s.cond);
+  pthread_mutex_init (&s.lock, NULL);
+  pthread_cond_init (&s.cond, NULL);
   lens_set_threads (1);
-  g_mutex_lock (&s.lock);
+  pthread_mutex_lock (&s.lock);
   for (int t = 0; t < n_threads; t++)
     {
       threads[t] = g_thread_try_new ("lens-occlude", sweep_worker, &s,
@@ -205,29 +205,29 @@ sweep_threaded (LensOccluder     *occ,
   while (reported < n_batches)
     {
       while (reported == s.n_done && s.error == NULL && s.running > 0)
-        g_cond_wait (&s.cond, &s.lock);
+        pthread_cond_wait (&s.cond, &s.lock);
       if (s.error != NULL || reported == s.n_done)
         break;
       done_positions += s.done_sizes[reported++];
-      g_mutex_unlock (&s.lock);
+      pthread_mutex_unlock (&s.lock);
       if (progress != NULL)
         progress ((double) done_positions / total, user_data);
       cancelled = g_cancellable_is_cancelled (cancellable);
-      g_mutex_lock (&s.lock);
+      pthread_mutex_lock (&s.lock);
       if (cancelled)
         {
           s.stop = TRUE;
           break;
         }
     }
-  g_mutex_unlock (&s.lock);
+  pthread_mutex_unlock (&s.lock);
   for (int t = 0; t < started; t++)
     g_thread_join (threads[t]);
   lens_set_threads (blas_threads);
 
   g_free (s.done_sizes);
-  g_mutex_clear (&s.lock);
-  g_cond_clear (&s.cond);
+  pthread_mutex_destroy (&s.lock);
+  pthread_cond_destroy (&s.cond);
   if (s.error != NULL)
     {
       g_propagate_error (error, s.error);

@@ -201,7 +201,7 @@ lens_occluder_new (LensNet                  *net,
   g_autofree float *probs = NULL;
   gsize n_classes;
 
-  g_mutex_init (&occ->weights_lock_storage);
+  pthread_mutex_init (&occ->weights_lock_storage, NULL);
   occ->weights_lock = &occ->weights_lock_storage;
   occ->net = lens_net_ref (net);
   occ->opts = *options;
@@ -338,7 +338,7 @@ lens_occluder_free (LensOccluder *occ)
   lens_occluder_free_blocks (occ);
   if (occ->net != NULL)
     lens_net_unref (occ->net);
-  g_mutex_clear (&occ->weights_lock_storage);
+  pthread_mutex_destroy (&occ->weights_lock_storage);
   g_free (occ);
 }
 

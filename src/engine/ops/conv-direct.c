@@ -22,6 +22,7 @@
 #include "conv-direct.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <string.h>
 
 #define VEC        16              /* floats per zmm */
@@ -39,13 +40,15 @@ typedef void (*ItemFunc) (gpointer data, int64_t item);
 
 typedef struct
 {
-  ItemFunc func;
-  gpointer data;
-  gint64   n_items;
-  gssize   next;       /* atomic */
-  int      pending;    /* helper tasks not finished, under lock */
-  GMutex   lock;
-  GCond    done;
+  ItemFunc        func;
+  gpointer        data;
+  gint64          n_items;
+  gssize          next;       /* atomic */
+  int             pending;    /* helper tasks not finished, under lock */
+  /* pthread's own (GLib's GMutex is raw futexes, which ThreadSanitizer
+   * cannot see) */
+  pthread_mutex_t lock;
+  pthread_cond_t  done;
 } Job;
 
 static void
@@ -67,11 +70,15 @@ helper_func (gpointer task,
 {
   Job *job = task;
 
+  /* The job came through GLib's queue, which ThreadSanitizer cannot see;
+   * taking its lock once orders this thread after the fields were set. */
+  pthread_mutex_lock (&job->lock);
+  pthread_mutex_unlock (&job->lock);
   job_work (job);
-  g_mutex_lock (&job->lock);
+  pthread_mutex_lock (&job->lock);
   if (--job->pending == 0)
-    g_cond_signal (&job->done);
-  g_mutex_unlock (&job->lock);
+    pthread_cond_signal (&job->done);
+  pthread_mutex_unlock (&job->lock);
 }
 
 static gpointer
@@ -100,21 +107,23 @@ run_items (ItemFunc func,
         func (data, i);
       return;
     }
-  g_mutex_init (&job.lock);
-  g_cond_init (&job.done);
+  pthread_mutex_init (&job.lock, NULL);
+  pthread_cond_init (&job.done, NULL);
   /* counted before any helper can finish.  A push queues the task even
    * when it fails to start a new thread (the pool's other threads take
    * it), so its result does not change the count. */
+  pthread_mutex_lock (&job.lock);
   job.pending = threads - 1;
+  pthread_mutex_unlock (&job.lock);
   for (int t = 1; t < threads; t++)
     g_thread_pool_push (pool, &job, NULL);
   job_work (&job);
-  g_mutex_lock (&job.lock);
+  pthread_mutex_lock (&job.lock);
   while (job.pending > 0)
-    g_cond_wait (&job.done, &job.lock);
-  g_mutex_unlock (&job.lock);
-  g_mutex_clear (&job.lock);
-  g_cond_clear (&job.done);
+    pthread_cond_wait (&job.done, &job.lock);
+  pthread_mutex_unlock (&job.lock);
+  pthread_mutex_destroy (&job.lock);
+  pthread_cond_destroy (&job.done);
 }
 
 /* ---- geometry ---- */

@@ -17,6 +17,14 @@ typedef int32_t LensV4i __attribute__ ((vector_size (16)));
 
 #define V4 4
 
+/* Lanes i0..i3 of the eight lanes of a and b (constant indices). */
+#if defined(__clang__)
+#define V4_SHUFFLE2(a, b, i0, i1, i2, i3) __builtin_shufflevector ((a), (b), i0, i1, i2, i3)
+#else
+#define V4_SHUFFLE2(a, b, i0, i1, i2, i3) \
+  __builtin_shuffle ((a), (b), (LensV4i) { i0, i1, i2, i3 })
+#endif
+
 static inline LensV4f
 v4_load (const float *p)
 {

@@ -178,7 +178,6 @@ pool_window_inside4 (const float *plane,
                      LensV4i     *arg)
 {
   const LensV4i lane = { 0, 2, 4, 6 };
-  const LensV4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
   LensV4f best = { 0 };
   LensV4i best_at = { 0 };
 
@@ -190,13 +189,13 @@ pool_window_inside4 (const float *plane,
       LensV4f cell[3];
 
       /* cell[kj] lane t = row[2 t + kj] */
-      cell[0] = __builtin_shuffle (r0, r1, even);
-      cell[1] = __builtin_shuffle (r0, r1, odd);
+      cell[0] = V4_SHUFFLE2 (r0, r1, 0, 2, 4, 6);
+      cell[1] = V4_SHUFFLE2 (r0, r1, 1, 3, 5, 7);
       if (k == 3)
         {
           LensV4f r2 = v4_load (row + 5);  /* row[5..8] */
-          LensV4f t = __builtin_shuffle (r0, r1, (LensV4i) { 2, 4, 6, 7 });
-          cell[2] = __builtin_shuffle (t, r2, (LensV4i) { 0, 1, 2, 7 });
+          LensV4f t = V4_SHUFFLE2 (r0, r1, 2, 4, 6, 7);
+          cell[2] = V4_SHUFFLE2 (t, r2, 0, 1, 2, 7);
         }
 #pragma GCC unroll 4
       for (int kj = 0; kj < k; kj++)
