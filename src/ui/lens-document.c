@@ -46,6 +46,7 @@ struct _LensDocument
   LensOcclusionQuery *query;
   gboolean            query_in_flight;
   gboolean            query_pending;
+  gboolean            has_position;  /* pending_x/y hold a position */
   int                 pending_x, pending_y;
   LensOcclusionSweep *sweep;
   GCancellable       *sweep_cancellable;
@@ -577,6 +578,7 @@ lens_document_occlude_at (LensDocument *self,
 
   self->pending_x = x;
   self->pending_y = y;
+  self->has_position = TRUE;
   self->query_pending = TRUE;
   if (!self->query_in_flight)
     lens_document_send_query (self);
@@ -590,6 +592,20 @@ lens_document_get_pending_occluder (LensDocument *self,
   g_return_val_if_fail (LENS_IS_DOCUMENT (self), FALSE);
 
   if (!self->query_pending)
+    return FALSE;
+  *x = self->pending_x;
+  *y = self->pending_y;
+  return TRUE;
+}
+
+gboolean
+lens_document_get_occluder_position (LensDocument *self,
+                                     int          *x,
+                                     int          *y)
+{
+  g_return_val_if_fail (LENS_IS_DOCUMENT (self), FALSE);
+
+  if (!self->has_position)
     return FALSE;
   *x = self->pending_x;
   *y = self->pending_y;

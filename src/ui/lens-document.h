@@ -69,6 +69,10 @@ void                lens_document_occlude_at           (LensDocument *self,
 gboolean            lens_document_get_pending_occluder (LensDocument *self,
                                                         int          *x,
                                                         int          *y);
+/* The occluder position asked for last (sent or not); FALSE before any. */
+gboolean            lens_document_get_occluder_position (LensDocument *self,
+                                                         int          *x,
+                                                         int          *y);
 /* TRUE while a model or an image run is on its way to the worker. */
 gboolean            lens_document_get_loading          (LensDocument *self);
 LensOcclusionQuery *lens_document_get_query            (LensDocument *self);

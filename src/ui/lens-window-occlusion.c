@@ -455,9 +455,18 @@ lens_window_occlusion_update (LensWindow *self,
     }
   else if (g_str_equal (name, "selected-channel") || g_str_equal (name, "selected-layer"))
     {
-      /* the tracked feature map follows the selection */
+      int x, y;
+
+      /* the tracked feature map follows the selection, at the position
+       * asked for last (which may have come from elsewhere than the
+       * square, e.g. the keyboard or a caller of the document) */
       if (lens_document_get_query (self->document) != NULL)
-        place_square (self, self->occ_x, self->occ_y);
+        {
+          if (lens_document_get_occluder_position (self->document, &x, &y))
+            place_square (self, x, y);
+          else
+            place_square (self, self->occ_x, self->occ_y);
+        }
     }
   else if (g_str_equal (name, "query"))
     update_query (self);
