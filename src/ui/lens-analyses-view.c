@@ -386,3 +386,16 @@ lens_analyses_view_new (LensDocument *document)
   self->document = g_object_ref (document);
   return self;
 }
+
+void
+lens_analyses_end_run_focus (gpointer               page,
+                             LensAnalysesPageUpdate update,
+                             GtkWidget             *cancel,
+                             GtkWidget             *run)
+{
+  gboolean had_focus = gtk_widget_has_focus (cancel);
+
+  update (page);
+  if (had_focus)
+    gtk_widget_grab_focus (run);
+}

@@ -36,6 +36,14 @@ void              lens_analyses_show_toast        (GtkWidget        *widget,
 /* The toast for a run that failed: "Analysis cancelled" or the error. */
 void              lens_analyses_show_run_error    (GtkWidget        *widget,
                                                    const GError     *error);
+/* At the end of a run: update (page) hides the Cancel button; if it had
+ * the keyboard focus, `run` gets it, so a keyboard user is not left on a
+ * hidden button. */
+typedef void (*LensAnalysesPageUpdate) (gpointer page);
+void              lens_analyses_end_run_focus     (gpointer                page,
+                                                   LensAnalysesPageUpdate  update,
+                                                   GtkWidget              *cancel,
+                                                   GtkWidget              *run);
 
 /* -- helpers shared by the analysis pages -------------------------------- */
 

@@ -264,7 +264,6 @@ on_run_done (GObject      *object,
   LensAnalysisCorrespondence *self = LENS_ANALYSIS_CORRESPONDENCE (object);
   Job *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
-  gboolean had_focus;
 
   g_clear_object (&self->cancellable);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -278,10 +277,8 @@ on_run_done (GObject      *object,
       show_result (self);
       gtk_stack_set_visible_child_name (self->content, "result");
     }
-  had_focus = gtk_widget_has_focus (GTK_WIDGET (self->cancel_button));
-  update_sensitivity (self);
-  if (had_focus)
-    gtk_widget_grab_focus (GTK_WIDGET (self->run_button));
+  lens_analyses_end_run_focus (self, (LensAnalysesPageUpdate) update_sensitivity,
+                               GTK_WIDGET (self->cancel_button), GTK_WIDGET (self->run_button));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 

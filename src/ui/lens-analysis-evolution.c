@@ -307,7 +307,6 @@ on_run_done (GObject      *object,
   LensAnalysisEvolution *self = LENS_ANALYSIS_EVOLUTION (object);
   Job *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
-  gboolean had_focus;
 
   g_clear_object (&self->cancellable);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -328,10 +327,8 @@ on_run_done (GObject      *object,
       show_snapshot (self);
       gtk_stack_set_visible_child_name (self->content, "figure");
     }
-  had_focus = gtk_widget_has_focus (GTK_WIDGET (self->cancel_button));
-  update_sensitivity (self);
-  if (had_focus)
-    gtk_widget_grab_focus (GTK_WIDGET (self->run_button));
+  lens_analyses_end_run_focus (self, (LensAnalysesPageUpdate) update_sensitivity,
+                               GTK_WIDGET (self->cancel_button), GTK_WIDGET (self->run_button));
 }
 
 void

@@ -293,7 +293,6 @@ on_run_done (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autoptr(GdkTexture) texture = NULL;
   g_autoptr(GdkTexture) layer2_texture = NULL;
-  gboolean had_focus;
 
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->pulse_id, g_source_remove);
@@ -347,10 +346,8 @@ on_run_done (GObject      *object,
         }
       gtk_stack_set_visible_child_name (self->content, "result");
     }
-  had_focus = gtk_widget_has_focus (GTK_WIDGET (self->cancel_button));
-  update_sensitivity (self);
-  if (had_focus)
-    gtk_widget_grab_focus (GTK_WIDGET (self->run_button));
+  lens_analyses_end_run_focus (self, (LensAnalysesPageUpdate) update_sensitivity,
+                               GTK_WIDGET (self->cancel_button), GTK_WIDGET (self->run_button));
   g_object_notify (G_OBJECT (self), "busy");
 }
 

@@ -332,7 +332,6 @@ on_scan_done (GObject      *object,
   LensAnalysisTopk *self = LENS_ANALYSIS_TOPK (object);
   ScanJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
-  gboolean had_focus;
 
   g_clear_object (&self->cancellable);
   if (!g_task_propagate_boolean (G_TASK (result), &error))
@@ -353,10 +352,8 @@ on_scan_done (GObject      *object,
       self->result_path = g_strdup (job->output);
       set_result (self, g_steal_pointer (&job->topk));
     }
-  had_focus = gtk_widget_has_focus (GTK_WIDGET (self->cancel_button));
-  update_sensitivity (self);
-  if (had_focus)
-    gtk_widget_grab_focus (GTK_WIDGET (self->scan_button));
+  lens_analyses_end_run_focus (self, (LensAnalysesPageUpdate) update_sensitivity,
+                               GTK_WIDGET (self->cancel_button), GTK_WIDGET (self->scan_button));
   g_object_notify (G_OBJECT (self), "busy");
 }
 
