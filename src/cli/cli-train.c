@@ -111,7 +111,8 @@ lens_cli_train (int    argc,
 {
   LensCliCommon common = LENS_CLI_COMMON_INIT;
   g_autofree char *dataset = NULL, *arch = NULL, *output = NULL, *snapshots = NULL;
-  g_autofree char *name = NULL, *lr_steps = NULL;
+  g_autofree char *name = NULL, *lr_steps = NULL, *widths = NULL;
+  int fc_units = 0;
   int epochs = 20, batch = 128, limit = 0, val_size = 5000, patience = 2, seed = 1;
   int crop_pad = 2;
   double lr = 0.01, wd = 5e-4, radius = 0.1;
@@ -120,6 +121,9 @@ lens_cli_train (int    argc,
     { "dataset", 0, 0, G_OPTION_ARG_STRING, &dataset,
       "'fashion-mnist' or a folder with one sub-folder of images per class", "DATA" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "zf-mini (default) or alex-mini", "ARCH" },
+    { "widths", 0, 0, G_OPTION_ARG_STRING, &widths,
+      "Filters of conv1, conv2, conv3 (default: 32,64,128)", "A,B,C" },
+    { "fc-units", 0, 0, G_OPTION_ARG_INT, &fc_units, "Units of fc6 (default: 256)", "N" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Epochs (default: 20)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Random seed (default: 1)", "S" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -149,6 +153,7 @@ lens_cli_train (int    argc,
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GArray) snaps = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr (GArray) steps = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr (GArray) width_list = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr (LensDataset) data = NULL;
   g_autoptr (GError) error = NULL;
   LensTrainOptions opt;
@@ -176,6 +181,14 @@ lens_cli_train (int    argc,
     status = lens_cli_usage_error ("train", "--snapshots must be a list of epochs such as 1,2,5");
   else if (lr_steps != NULL && !parse_snapshots (lr_steps, steps))
     status = lens_cli_usage_error ("train", "--lr-drop-at must be a list of epochs such as 6,9");
+  else if (widths != NULL && (!parse_snapshots (widths, width_list) || width_list->len != 3 ||
+                              g_array_index (width_list, int, 0) > 1024 ||
+                              g_array_index (width_list, int, 1) > 1024 ||
+                              g_array_index (width_list, int, 2) > 1024))
+    status = lens_cli_usage_error ("train", "--widths must be three filter counts (1 to 1024) "
+                                   "such as 48,96,192");
+  else if (fc_units < 0 || fc_units > 8192)
+    status = lens_cli_usage_error ("train", "--fc-units must be between 1 and 8192");
   if (status != LENS_CLI_EXIT_OK)
     {
       lens_cli_common_clear (&common);
@@ -191,6 +204,9 @@ lens_cli_train (int    argc,
   lens_train_options_init (&opt);
   opt.arch = arch ? arch : "zf-mini";
   opt.name = name;
+  for (guint i = 0; i < width_list->len; i++)
+    opt.conv_widths[i] = g_array_index (width_list, int, i);
+  opt.fc_units = fc_units;
   opt.epochs = epochs;
   opt.batch = batch;
   opt.seed = (guint32) seed;

@@ -180,12 +180,31 @@ lens_train_build_arch (const char *arch,
                        guint32     seed,
                        GError    **error)
 {
+  return lens_train_build_arch_sized (arch, channels, height, width, n_classes, NULL, 0, seed,
+                                      error);
+}
+
+GBytes *
+lens_train_build_arch_sized (const char *arch,
+                             int         channels,
+                             int         height,
+                             int         width,
+                             int         n_classes,
+                             const int  *conv_widths,
+                             int         fc_units,
+                             guint32     seed,
+                             GError    **error)
+{
   g_autoptr (LensOnnxBuilder) b = NULL;
   g_autoptr (GRand) r = g_rand_new_with_seed (seed);
   ArchCtx a = { 0 };
   gboolean alex = g_strcmp0 (arch, "alex-mini") == 0;
   LensShape in = lens_shape_4d (1, channels, height, width);
   GBytes *bytes;
+  int w1 = conv_widths && conv_widths[0] > 0 ? conv_widths[0] : 32;
+  int w2 = conv_widths && conv_widths[1] > 0 ? conv_widths[1] : 64;
+  int w3 = conv_widths && conv_widths[2] > 0 ? conv_widths[2] : 128;
+  int fc = fc_units > 0 ? fc_units : 256;
 
   if (!alex && g_strcmp0 (arch, "zf-mini") != 0)
     {
@@ -201,6 +220,13 @@ lens_train_build_arch (const char *arch,
                    n_classes, arch);
       return NULL;
     }
+  if (w1 > 1024 || w2 > 1024 || w3 > 1024 || fc > 8192)
+    {
+      g_set_error (error, LENS_TRAIN_ERROR, LENS_TRAIN_ERROR_ARCH,
+                   "Layer widths %d, %d, %d and %d units are too large (at most 1024 "
+                   "filters per conv layer and 8192 units)", w1, w2, w3, fc);
+      return NULL;
+    }
   b = lens_onnx_builder_new (arch, 13);
   a.b = b;
   a.r = r;
@@ -212,17 +238,17 @@ lens_train_build_arch (const char *arch,
 
   /* ZF's layer 1 (small filters, stride 1) versus AlexNet's coarse one */
   if (alex)
-    arch_conv (&a, "conv1", 32, 7, 2, 3);
+    arch_conv (&a, "conv1", w1, 7, 2, 3);
   else
-    arch_conv (&a, "conv1", 32, 5, 1, 0);
+    arch_conv (&a, "conv1", w1, 5, 1, 0);
   arch_simple (&a, "Relu", "relu1");
   arch_pool (&a, "pool1");
   arch_lrn (&a, "norm1");
-  arch_conv (&a, "conv2", 64, 3, 1, 1);
+  arch_conv (&a, "conv2", w2, 3, 1, 1);
   arch_simple (&a, "Relu", "relu2");
   arch_pool (&a, "pool2");
   arch_lrn (&a, "norm2");
-  arch_conv (&a, "conv3", 128, 3, 1, 1);
+  arch_conv (&a, "conv3", w3, 3, 1, 1);
   arch_simple (&a, "Relu", "relu3");
   arch_pool (&a, "pool3");
   {
@@ -230,7 +256,7 @@ lens_train_build_arch (const char *arch,
     lens_onnx_builder_set_int (b, id, "axis", 1);
     arch_set (&a, "flatten");
   }
-  arch_fc (&a, "fc6", 256);
+  arch_fc (&a, "fc6", fc);
   arch_simple (&a, "Relu", "relu6");
   arch_simple (&a, "Dropout", "drop6");
   arch_fc (&a, "fc7", n_classes);
@@ -597,9 +623,12 @@ lens_trainer_new (const LensTrainOptions *options,
     }
   else
     {
-      g_autoptr (GBytes) bytes = lens_train_build_arch (t->opt.arch, data->channels, data->height,
-                                                        data->width, data->n_classes,
-                                                        t->opt.seed, error);
+      g_autoptr (GBytes) bytes = lens_train_build_arch_sized (t->opt.arch, data->channels,
+                                                              data->height, data->width,
+                                                              data->n_classes,
+                                                              t->opt.conv_widths,
+                                                              t->opt.fc_units, t->opt.seed,
+                                                              error);
       if (bytes == NULL)
         return NULL;
       net = lens_net_load_onnx_data (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),

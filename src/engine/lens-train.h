@@ -89,7 +89,8 @@ const LensTensor *lens_backprop_get_grad   (LensBackprop *bp,
 /* ---- architectures ---------------------------------------------------- */
 
 /* "zf-mini" or "alex-mini" for C x H x W inputs and n_classes, weights
- * drawn from seed (He-normal, biases 0).  Returns a serialized ONNX model. */
+ * drawn from seed (He-normal, biases 0).  Returns a serialized ONNX model.
+ * The default widths: 32, 64, 128 conv filters and 256 units in fc6. */
 GBytes       *lens_train_build_arch        (const char *arch,
                                             int         channels,
                                             int         height,
@@ -98,11 +99,25 @@ GBytes       *lens_train_build_arch        (const char *arch,
                                             guint32     seed,
                                             GError    **error);
 
+/* The same with chosen widths: conv_widths[3] filters in conv1..conv3
+ * (NULL: the defaults) and fc_units in fc6 (0: the default). */
+GBytes       *lens_train_build_arch_sized  (const char *arch,
+                                            int         channels,
+                                            int         height,
+                                            int         width,
+                                            int         n_classes,
+                                            const int  *conv_widths,
+                                            int         fc_units,
+                                            guint32     seed,
+                                            GError    **error);
+
 /* ---- the training loop ------------------------------------------------ */
 
 typedef struct
 {
   const char *arch;          /* "zf-mini" (default) or "alex-mini" */
+  int         conv_widths[3];/* filters of conv1..conv3 (0: 32, 64, 128) */
+  int         fc_units;      /* units of fc6 (0: 256) */
   const char *name;          /* model file stem; default: the arch */
   int         epochs;        /* default 20 */
   int         batch;         /* default 128 */

@@ -5,7 +5,9 @@
  *   the leading dimensions are 1);
  * - a network with MatMul and BatchNormalization layers, after a few SGD
  *   steps through lens-backprop, is written with its trained values and the
- *   reloaded copy computes the same outputs.
+ *   reloaded copy computes the same outputs;
+ * - the built-in architecture with chosen widths has exactly the asked
+ *   weight shapes, and the default widths are 32/64/128 and 256.
  */
 #include <math.h>
 #include <string.h>
@@ -172,6 +174,64 @@ test_bn_matmul_roundtrip (void)
                                     ((const float *) y2->data)[i], 1e-6);
 }
 
+static LensNet *
+load_arch (const int *widths,
+           int        fc,
+           GError   **error)
+{
+  g_autoptr (GBytes) bytes = lens_train_build_arch_sized ("zf-mini", 1, 28, 28, 10, widths, fc,
+                                                          3, error);
+
+  if (bytes == NULL)
+    return NULL;
+  return lens_net_load_onnx_data (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                  NULL, NULL, error);
+}
+
+static void
+assert_weight (LensNet    *net,
+               const char *name,
+               int64_t     d0,
+               int64_t     d1)
+{
+  const LensTensor *w = lens_net_value_get_constant (net, lens_net_find_value (net, name));
+
+  g_assert_nonnull (w);
+  g_assert_cmpint (w->shape.dims[0], ==, d0);
+  g_assert_cmpint (w->shape.dims[1], ==, d1);
+}
+
+static void
+test_arch_widths (void)
+{
+  static const int wide[3] = { 48, 96, 192 };
+  static const int huge[3] = { 48, 96, 4096 };
+  g_autoptr (GError) error = NULL;
+  LensNet *net;
+
+  net = load_arch (wide, 512, &error);
+  g_assert_no_error (error);
+  assert_weight (net, "conv1.weight", 48, 1);
+  assert_weight (net, "conv2.weight", 96, 48);
+  assert_weight (net, "conv3.weight", 192, 96);
+  /* conv3's 192 maps of 3 x 3 after pool3 feed fc6 */
+  assert_weight (net, "fc6.weight", 512, 192 * 3 * 3);
+  assert_weight (net, "fc7.weight", 10, 512);
+  lens_net_unref (net);
+
+  net = load_arch (NULL, 0, &error);
+  g_assert_no_error (error);
+  assert_weight (net, "conv1.weight", 32, 1);
+  assert_weight (net, "conv2.weight", 64, 32);
+  assert_weight (net, "conv3.weight", 128, 64);
+  assert_weight (net, "fc6.weight", 256, 128 * 3 * 3);
+  lens_net_unref (net);
+
+  g_assert_null (load_arch (huge, 0, &error));
+  g_assert_error (error, LENS_TRAIN_ERROR, LENS_TRAIN_ERROR_ARCH);
+  g_assert_nonnull (strstr (error->message, "4096"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -180,5 +240,6 @@ main (int    argc,
   lens_set_threads (1);
   g_test_add_func ("/train/export/flatten-axis", test_flatten_axis);
   g_test_add_func ("/train/export/bn-matmul", test_bn_matmul_roundtrip);
+  g_test_add_func ("/train/export/arch-widths", test_arch_widths);
   return g_test_run ();
 }
