@@ -144,6 +144,7 @@ void
 lens_worker_free (LensWorker *worker)
 {
   g_async_queue_unref (worker->queue);
+  g_clear_pointer (&worker->started, g_async_queue_unref);
   g_atomic_rc_box_release (worker->gens);
   g_clear_pointer (&worker->occluder, lens_occluder_free);
   g_clear_pointer (&worker->trace, lens_trace_free);

@@ -87,6 +87,7 @@ struct _LensRequest
 struct _LensWorker
 {
   GAsyncQueue     *queue;
+  GAsyncQueue     *started;   /* the worker says once that it runs */
   LensGenerations *gens;
 
   LensNet         *net;

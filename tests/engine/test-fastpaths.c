@@ -7,13 +7,21 @@
  * give the same bits as the one-element-at-a-time rule: values compared
  * as bit patterns (so -0 vs +0 and NaN show), switches and indices
  * exactly.  Inputs have many ties (integers 0..3), negative zeros, NaNs
- * and infinities.  The last case runs the direct convolution with output
- * channel counts that leave partial tiles. */
+ * and infinities.  The direct convolution runs with output channel counts
+ * that leave partial tiles, and its helper threads take the priority of
+ * the thread that asks (the window lowers its engine thread's). */
 #include <math.h>
 #include <string.h>
+#ifdef __linux__
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "engine-test.h"
 #include "kernel-util.h"
+#include "ops/conv-direct.h"
 
 static guint32
 bits (float v)
@@ -380,6 +388,97 @@ test_conv_partial_tiles (void)
         }
 }
 
+#ifdef __linux__
+/* The nice values of this process's GLib pool threads (not the spawner). */
+static GArray *
+pool_thread_nices (void)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+
+  g_assert_nonnull (dir);
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *comm_path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+      g_autofree char *comm = NULL;
+      int v;
+
+      if (!g_file_get_contents (comm_path, &comm, NULL, NULL))
+        continue;   /* the thread has just ended */
+      g_strstrip (comm);
+      if (!g_str_has_prefix (comm, "pool-") || g_str_equal (comm, "pool-spawner"))
+        continue;
+      errno = 0;
+      v = getpriority (PRIO_PROCESS, (id_t) g_ascii_strtoll (tid, NULL, 10));
+      if (errno == 0)
+        g_array_append_val (out, v);
+    }
+  return out;
+}
+
+static void
+checked_conv (GRand *rand)
+{
+  g_autoptr (LensTensor) x = random_tensor (rand, 4, (int64_t[]) { 1, 16, 40, 40 });
+  g_autoptr (LensTensor) wt = random_tensor (rand, 4, (int64_t[]) { 64, 16, 3, 3 });
+  g_autoptr (LensTensor) b = random_tensor (rand, 1, (int64_t[]) { 64 });
+  g_autoptr (GError) error = NULL;
+  Attrs a = { 0 };
+  Run r;
+
+  attr_ints (&a, "pads", 4, (int[]) { 1, 1, 1, 1 });
+  if (!run_op (&r, LENS_OP_CONV, &a, (LensTensor *[]) { x, wt, b }, 3, &error))
+    g_error ("conv: %s", error->message);
+  assert_close (r.fast, r.ref, "conv at a lowered priority");
+  run_clear (&r);
+}
+
+static gpointer
+lowered_conv_thread (gpointer data)
+{
+  pid_t me = (pid_t) syscall (SYS_gettid);
+  int before, want;
+
+  errno = 0;
+  before = getpriority (PRIO_PROCESS, (id_t) me);
+  g_assert_cmpint (errno, ==, 0);
+  want = MIN (before + 5, 19);
+  g_assert_cmpint (setpriority (PRIO_PROCESS, (id_t) me, want), ==, 0);
+  checked_conv (data);
+  return GINT_TO_POINTER (want);
+}
+#endif
+
+static void
+test_conv_helper_priority (void)
+{
+#ifdef __linux__
+  g_autoptr (GRand) rand = g_rand_new_with_seed (99);
+  g_autoptr (GArray) nices = NULL;
+  int want, lowered = 0;
+
+  if (!lens_conv_direct_usable (&(LensOpParams) { .strides = { 1, 1 }, .kernel = { 3, 3 } }))
+    {
+      g_test_skip ("the direct convolution needs AVX-512");
+      return;
+    }
+  lens_set_threads (2);
+  /* the pool's threads start at this thread's priority ... */
+  checked_conv (rand);
+  /* ... and take the lowered one when a lowered thread asks */
+  want = GPOINTER_TO_INT (g_thread_join (g_thread_new ("lowered", lowered_conv_thread, rand)));
+  nices = pool_thread_nices ();
+  /* the helper that shared the convolution lives on in the pool (others,
+   * idle since the earlier cases, may still run at the test's priority) */
+  for (guint i = 0; i < nices->len; i++)
+    lowered += g_array_index (nices, int, i) == want;
+  g_assert_cmpint (lowered, >=, 1);
+#else
+  g_test_skip ("thread priorities are checked on Linux");
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -388,5 +487,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fastpaths/relu/backward", test_relu_backward);
   g_test_add_func ("/engine/fastpaths/maxpool", test_maxpool);
   g_test_add_func ("/engine/fastpaths/conv-partial-tiles", test_conv_partial_tiles);
+  g_test_add_func ("/engine/fastpaths/conv-helper-priority", test_conv_helper_priority);
   return g_test_run ();
 }

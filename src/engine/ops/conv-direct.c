@@ -16,7 +16,9 @@
  * grouped into bands whose input fits in L2, and the bands x
  * output-channel chunks are handed out to the threads
  * (lens_get_threads ()) from a shared counter, so a busy core does not
- * hold the others up.  Threads wait on a condition, never spin. */
+ * hold the others up.  Threads wait on a condition, never spin, and run
+ * at the priority of the thread that asked (the window lowers its
+ * engine thread's). */
 #define G_LOG_DOMAIN "conv"
 
 #include "conv-direct.h"
@@ -24,6 +26,12 @@
 #include <immintrin.h>
 #include <pthread.h>
 #include <string.h>
+#ifdef __linux__
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #define VEC        16              /* floats per zmm */
 #define NV         3               /* zmm per channel in a tile */
@@ -49,7 +57,48 @@ typedef struct
    * cannot see) */
   pthread_mutex_t lock;
   pthread_cond_t  done;
+  int             nice;       /* of the thread that runs the job */
 } Job;
+
+/* Linux keeps a nice value per thread.  The pool's threads are started by
+ * GLib, not by the thread that asks, so they would not inherit a lowered
+ * priority: each helper takes the asking thread's before it works.  The
+ * value is cached per thread (nobody else changes it); without privilege
+ * a thread can only lower its priority, and a failed raise is left be. */
+#define NICE_UNKNOWN (-1000)
+
+static __thread int thread_nice = NICE_UNKNOWN;
+
+static int
+current_nice (void)
+{
+#ifdef __linux__
+  if (thread_nice == NICE_UNKNOWN)
+    {
+      int v;
+
+      errno = 0;
+      v = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+      thread_nice = errno == 0 ? v : 0;
+    }
+  return thread_nice;
+#else
+  return 0;
+#endif
+}
+
+static void
+follow_nice (int nice)
+{
+#ifdef __linux__
+  if (nice == current_nice ())
+    return;
+  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice) == 0)
+    thread_nice = nice;
+#else
+  (void) nice;
+#endif
+}
 
 static void
 job_work (Job *job)
@@ -74,6 +123,7 @@ helper_func (gpointer task,
    * taking its lock once orders this thread after the fields were set. */
   pthread_mutex_lock (&job->lock);
   pthread_mutex_unlock (&job->lock);
+  follow_nice (job->nice);
   job_work (job);
   pthread_mutex_lock (&job->lock);
   if (--job->pending == 0)
@@ -109,6 +159,7 @@ run_items (ItemFunc func,
     }
   pthread_mutex_init (&job.lock, NULL);
   pthread_cond_init (&job.done, NULL);
+  job.nice = current_nice ();
   /* counted before any helper can finish.  A push queues the task even
    * when it fails to start a new thread (the pool's other threads take
    * it), so its result does not change the count. */
