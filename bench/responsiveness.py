@@ -20,6 +20,10 @@ zigzag at about 60 pointer events a second.  From the log, over the drag:
                   than half the gap: the machine was busy, not the window)
   max frame CPU   the most CPU time the main thread used between two frames:
                   work that really blocks the main loop
+  max loop latency  the most a high-priority 2 ms timeout in the window ran
+                  late ("late" lines): how long the main loop was kept from
+                  dispatching it (blocked or not scheduled), apart from the
+                  frame clock's own pacing, which a frame gap includes
   handlers        count, mean and max time of the main-thread handlers the
                   window logs ("busy" lines: result installation, drag)
 
@@ -150,6 +154,13 @@ def analyse(events, t0, t1):
             "gaps_over_20ms_mostly_waiting": sum(1 for g, c in zip(gaps, cpus)
                                                  if g > 0.020 and c < 0.5 * g),
         }
+    # "late T L": the 2 ms high-priority probe ran L us late, i.e. the main
+    # loop did not come back to it for about that long
+    late = [int(rest[0]) / 1e6 for kind, t, rest in events
+            if kind == "late" and t0 <= t <= t1 and rest]
+    if late:
+        extra["max_loop_latency_ms"] = round(1000 * max(late), 1)
+        extra["loop_latency_over_16ms"] = sum(1 for v in late if v > 0.0167)
     extra["handlers"] = {name: {"count": n, "mean_ms": round(total / n, 2),
                                 "max_ms": round(mx, 2)}
                          for name, (n, total, mx) in sorted(handlers.items())}
@@ -287,16 +298,17 @@ def main():
     log()
     log("load average after: %.1f %.1f %.1f" % os.getloadavg())
     log("| model, renderer | drag s | frames/s | max frame gap | gaps > 20 ms "
-        "(of them mostly waiting) | max main-thread CPU in a gap | updates/s "
-        "| pointer events/s |")
-    log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        "(of them mostly waiting) | max main-thread CPU in a gap | max loop latency "
+        "(> 16.7 ms) | updates/s | pointer events/s |")
+    log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results["models"].items():
         if "error" in r:
             log("| %s | %s |" % (name, r["error"]))
             continue
-        log("| %s | %.1f | %.0f | %.1f ms | %d (%s) | %s ms | %.1f | %.1f |" % (
+        log("| %s | %.1f | %.0f | %.1f ms | %d (%s) | %s ms | %s ms (%s) | %.1f | %.1f |" % (
             name, r["seconds"], r["fps"], r["max_frame_gap_ms"], r["frames_over_20ms"],
             r.get("gaps_over_20ms_mostly_waiting", "?"), r.get("max_frame_cpu_ms", "?"),
+            r.get("max_loop_latency_ms", "?"), r.get("loop_latency_over_16ms", "?"),
             r["updates_per_s"], r["motion_per_s"]))
     with open(os.path.join(args.build_dir, "responsiveness.json"), "w") as f:
         json.dump(results, f, indent=2)

@@ -6,7 +6,17 @@
  * generic model name) and falls back to its Prescott (SSE3) kernels, about
  * 2x slower than the AVX-512 ones the CPU supports.  When the user has not
  * chosen a core with OPENBLAS_CORETYPE, we choose from the CPU's feature
- * flags.  The golden tests (PyTorch references) check the result. */
+ * flags.  The golden tests (PyTorch references) check the result.
+ *
+ * For the same reason (its environment is read by its constructor) we set
+ * how long OpenBLAS's threads spin after a call before they sleep:
+ * by default 2^28 cycles, about a tenth of a second, during which an
+ * idle OpenBLAS thread keeps a core busy.  On 2 cores that core is the one
+ * our own helpers (the direct convolution's pool, the occlusion workers)
+ * need right after a BLAS call: alexnet's forward pass at 2 threads took
+ * 23-26 ms with the spinning and 18 ms without (bench/README.md).  Unless
+ * the user has set OPENBLAS_THREAD_TIMEOUT, it is 4 (2^4 cycles: sleep at
+ * once). */
 #define G_LOG_DOMAIN "lens-blas"
 
 #include "lens-blas.h"
@@ -56,6 +66,7 @@ blas_open (gpointer data)
 
   if (g_getenv ("OPENBLAS_CORETYPE") == NULL && (core = pick_core ()) != NULL)
     g_setenv ("OPENBLAS_CORETYPE", core, FALSE);
+  g_setenv ("OPENBLAS_THREAD_TIMEOUT", "4", FALSE);
   lib = dlopen ("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL)
     lib = dlopen ("libopenblas.so", RTLD_NOW | RTLD_LOCAL);

@@ -19,6 +19,8 @@ typedef struct
   gulong         tick_id;
   gulong         layout_id;
   gulong         draw_id;
+  guint          probe_id;
+  gint64         probe_last;   /* when the probe last ran */
 } FrameTrace;
 
 static void
@@ -45,6 +47,7 @@ frame_trace_free (gpointer data)
 
   disconnect_clock (t);
   g_clear_object (&t->clock);
+  g_clear_handle_id (&t->probe_id, g_source_remove);
   if (t->out != NULL)
     fclose (t->out);
   g_free (t);
@@ -97,6 +100,25 @@ on_paint (GdkFrameClock *clock,
           FrameTrace    *t)
 {
   log_phase (t, "paint");
+}
+
+/* A high-priority timeout every PROBE_MS: how much later than asked it
+ * runs is how long the main loop was kept from coming back to it (busy
+ * in a handler, or its thread not scheduled), whatever the frame clock's
+ * own pacing does. */
+#define PROBE_MS 2
+
+static gboolean
+probe (gpointer data)
+{
+  FrameTrace *t = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (t->probe_last != 0)
+    fprintf (t->out, "late %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n", now,
+             MAX (0, now - t->probe_last - PROBE_MS * 1000));
+  t->probe_last = now;
+  return G_SOURCE_CONTINUE;
 }
 
 /* Asking for the next frame on every frame keeps the clock running, so a
@@ -188,6 +210,7 @@ lens_frame_trace_attach (LensWindow *window)
   if (gtk_widget_get_realized (GTK_WIDGET (window)))
     on_realize (GTK_WIDGET (window), t);
   gtk_widget_add_tick_callback (GTK_WIDGET (window), keep_ticking, NULL, NULL);
+  t->probe_id = g_timeout_add_full (G_PRIORITY_HIGH, PROBE_MS, probe, t, NULL);
 
   motion = gtk_event_controller_motion_new ();
   gtk_event_controller_set_propagation_phase (motion, GTK_PHASE_CAPTURE);

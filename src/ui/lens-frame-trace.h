@@ -10,6 +10,9 @@
  *   tick T C, layout T C,     the end of a frame's update (animations),
  *   paint T C                 layout and paint phases
  *   busy T D WHAT             a main-thread handler started at T, took D µs
+ *   late T L                  a high-priority 2 ms timeout ran L µs later
+ *                             than asked: the main loop was blocked (or
+ *                             not scheduled) for about L µs
  *
  * T is g_get_monotonic_time() in microseconds.  bench/responsiveness.py
  * reads it: the largest gap between frames is the longest time the main
