@@ -4,13 +4,16 @@
 
     bench/train-torch.py [--cli BUILD/src/cli/convlens-cli] [--threads 2]
                          [--batches 30] [--batch 128] [--runs 3] [--json]
+                         [--widths 48,96,192] [--fc-units 512]
 
 The PyTorch peer (Debian python3-torch, eager, torch.set_num_threads(N))
 trains the same architecture as `convlens-cli train --arch zf-mini`
 (conv 5x5/32 -> relu -> maxpool 3/2 -> LRN 5 -> conv 3x3/64 -> relu ->
 maxpool -> LRN -> conv 3x3/128 -> relu -> maxpool -> fc 256 -> relu ->
 dropout 0.5 -> fc 10, softmax cross-entropy, SGD momentum 0.9, weight
-decay 5e-4) on Fashion-MNIST batches with the same augmentation (random
+decay 5e-4), with the filter and unit counts of --widths and --fc-units
+(default: the shipped model's, 48,96,192 and 512; `32,64,128` and `256`
+are the architecture's defaults) on Fashion-MNIST batches with the same augmentation (random
 crops with padding 2 and horizontal flips, done per batch in NumPy), and
 reports images per second over --batches steps after two warm-up steps.
 With --cli, ConvLens trains one epoch on --batches x --batch images
@@ -56,14 +59,15 @@ def load_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def zf_mini(torch):
+def zf_mini(torch, widths, fc):
     nn = torch.nn
+    a, b, c = widths
     return nn.Sequential(
-        nn.Conv2d(1, 32, 5), nn.ReLU(), nn.MaxPool2d(3, 2, 1), nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+        nn.Conv2d(1, a, 5), nn.ReLU(), nn.MaxPool2d(3, 2, 1), nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0),
+        nn.Conv2d(a, b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
         nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0),
-        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
-        nn.Flatten(), nn.Linear(128 * 3 * 3, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10))
+        nn.Conv2d(b, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+        nn.Flatten(), nn.Linear(c * 3 * 3, fc), nn.ReLU(), nn.Dropout(0.5), nn.Linear(fc, 10))
 
 
 def augment(rng, x):
@@ -79,14 +83,14 @@ def augment(rng, x):
     return out
 
 
-def torch_trainer(threads, batch):
+def torch_trainer(threads, batch, widths, fc):
     """Sets up the PyTorch peer; returns time(batches) -> images/s."""
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     images = load_idx(SRC + "/train-images-idx3-ubyte.gz")
     labels = load_idx(SRC + "/train-labels-idx1-ubyte.gz").astype(np.int64)
-    model = zf_mini(torch)
+    model = zf_mini(torch, widths, fc)
     opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
     loss_fn = torch.nn.CrossEntropyLoss()
     rng = np.random.default_rng(1)
@@ -121,7 +125,7 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def bench_ours(cli, threads, batches, batch):
+def bench_ours(cli, threads, batches, batch, widths, fc):
     """-> (images per second from the progress line, images per CPU-second of
     the whole process, loading the data set and writing the model included),
     or None."""
@@ -130,7 +134,8 @@ def bench_ours(cli, threads, batches, batch):
         proc = subprocess.run([cli, "train", "--dataset", "fashion-mnist", "--epochs", "1",
                                "--limit", str(batches * batch), "--val-size", "0",
                                "--batch", str(batch), "--threads", str(threads),
-                               "--output", out], capture_output=True, text=True)
+                               "--widths", ",".join(str(w) for w in widths),
+                               "--fc-units", str(fc), "--output", out], capture_output=True, text=True)
         cpu = children_cpu() - cpu
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr)
@@ -147,21 +152,28 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--runs", type=int, default=3, help="alternating timed runs of each")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    ap.add_argument("--widths", default="48,96,192", help="conv1,conv2,conv3 filters")
+    ap.add_argument("--fc-units", type=int, default=512, help="fc6 units")
     args = ap.parse_args()
+    widths = [int(w) for w in args.widths.split(",")]
+    if len(widths) != 3:
+        sys.exit("--widths takes three numbers")
     if not os.path.exists(SRC + "/train-images-idx3-ubyte.gz"):
         sys.exit("Fashion-MNIST is missing: install dataset-fashion-mnist")
 
     result = {"threads": args.threads, "batch": args.batch, "batches": args.batches,
+              "widths": widths, "fc_units": args.fc_units,
               "runs": args.runs, "load_before": os.getloadavg(), "pytorch_all": [],
               "convlens_all": []}
-    timed = torch_trainer(args.threads, args.batch)
+    timed = torch_trainer(args.threads, args.batch, widths, args.fc_units)
     result["pytorch_all_cpu"], result["convlens_all_cpu"] = [], []
     for _ in range(max(1, args.runs)):
         rate, per_cpu = timed(args.batches)
         result["pytorch_all"].append(rate)
         result["pytorch_all_cpu"].append(per_cpu)
         if args.cli:
-            r = bench_ours(args.cli, args.threads, args.batches, args.batch)
+            r = bench_ours(args.cli, args.threads, args.batches, args.batch, widths,
+                           args.fc_units)
             if r is None:
                 sys.exit("convlens-cli train failed")
             result["convlens_all"].append(r[0])
@@ -180,8 +192,9 @@ def main():
     if args.json:
         print(json.dumps(result))
     else:
-        print("zf-mini training, batch %d, %d threads, %d batches, median of %d runs "
-              "(load %.2f -> %.2f)" % (args.batch, args.threads, args.batches, args.runs,
+        print("zf-mini %s/%d training, batch %d, %d threads, %d batches, median of %d runs "
+              "(load %.2f -> %.2f)" % (args.widths, args.fc_units, args.batch, args.threads,
+                                       args.batches, args.runs,
                                        result["load_before"][0], result["load_after"][0]))
         print("  pytorch:  %8.1f images/s  %s; %.1f images per CPU-second" % (
             torch_rate, " ".join("%.0f" % r for r in result["pytorch_all"]),
