@@ -14,7 +14,7 @@
  * idle OpenBLAS thread keeps a core busy.  On 2 cores that core is the one
  * our own helpers (the direct convolution's pool, the occlusion workers)
  * need right after a BLAS call: alexnet's forward pass at 2 threads took
- * 23-26 ms with the spinning and 18 ms without (bench/README.md).  Unless
+ * 25-31 ms with the spinning and 18-23 ms without (bench/README.md).  Unless
  * the user has set OPENBLAS_THREAD_TIMEOUT, it is 4 (2^4 cycles: sleep at
  * once). */
 #define G_LOG_DOMAIN "lens-blas"
