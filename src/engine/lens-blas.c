@@ -43,7 +43,7 @@ static struct
   SetThreadsFn set_threads;
   GetThreadsFn get_threads;
   CoreNameFn   corename;
-  int          threads;
+  gint         threads;      /* atomic */
 } blas;
 
 static const char *
@@ -84,8 +84,8 @@ blas_open (gpointer data)
       blas.sgemm = NULL;
       blas.sgemv = NULL;
     }
-  if (blas.threads > 0 && blas.set_threads != NULL)
-    blas.set_threads (blas.threads);
+  if (g_atomic_int_get (&blas.threads) > 0 && blas.set_threads != NULL)
+    blas.set_threads (g_atomic_int_get (&blas.threads));
   return NULL;
 }
 
@@ -160,7 +160,8 @@ lens_blas_set_threads (int n)
 {
   if (n <= 0)
     n = (int) g_get_num_processors ();
-  blas.threads = n;
+  /* atomic: each window's engine thread may set it */
+  g_atomic_int_set (&blas.threads, n);
   blas_init ();
   if (blas.set_threads != NULL)
     blas.set_threads (n);
@@ -169,9 +170,12 @@ lens_blas_set_threads (int n)
 int
 lens_blas_get_threads (void)
 {
+  int n;
+
   blas_init ();
-  if (blas.threads > 0)
-    return blas.threads;
+  n = g_atomic_int_get (&blas.threads);
+  if (n > 0)
+    return n;
   return blas.get_threads != NULL ? blas.get_threads () : 1;
 }
 
