@@ -15,6 +15,7 @@
 
 #include "lens-occlude-private.h"
 #include "lens-blas.h"
+#include "lens-platform.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -326,13 +327,7 @@ have_avx512 (void)
   static gint known = -1;
 
   if (g_atomic_int_get (&known) < 0)
-    {
-      const char *env = g_getenv ("LENS_OCCLUDE_AVX512");
-
-      __builtin_cpu_init ();
-      g_atomic_int_set (&known, __builtin_cpu_supports ("avx512f") &&
-                                !(env != NULL && strcmp (env, "0") == 0) ? 1 : 0);
-    }
+    g_atomic_int_set (&known, lens_cpu_avx512 ("LENS_OCCLUDE_AVX512") ? 1 : 0);
   return g_atomic_int_get (&known) == 1;
 }
 

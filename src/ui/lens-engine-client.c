@@ -3,13 +3,9 @@
 
 #include "lens-config.h"
 
-#ifdef __linux__
 #include <errno.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
+#include "lens-platform.h"
 #include "lens-engine-client.h"
 #include "lens-engine-private.h"
 
@@ -160,18 +156,11 @@ on_caller_cancelled (GCancellable *caller,
 static void
 lower_thread_priority (void)
 {
-#ifdef __linux__
   /* On Linux the nice value belongs to the thread, and threads created
    * from here on (OpenBLAS's, opened below, and the kernels' helpers)
    * inherit it.  Raising one's own nice value needs no privilege. */
-  pid_t tid = (pid_t) syscall (SYS_gettid);
-  int now;
-
-  errno = 0;
-  now = getpriority (PRIO_PROCESS, (id_t) tid);
-  if (errno == 0 && setpriority (PRIO_PROCESS, (id_t) tid, MIN (now + ENGINE_NICE_STEP, 19)) != 0)
+  if (!lens_thread_set_nice (MIN (lens_thread_get_nice () + ENGINE_NICE_STEP, 19)))
     g_debug ("cannot lower the engine thread's priority: %s", g_strerror (errno));
-#endif
 }
 
 static gpointer

@@ -26,12 +26,8 @@
 #include <immintrin.h>
 #include <pthread.h>
 #include <string.h>
-#ifdef __linux__
-#include <errno.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
+
+#include "lens-platform.h"
 
 #define VEC        16              /* floats per zmm */
 #define NV         3               /* zmm per channel in a tile */
@@ -72,32 +68,16 @@ static __thread int thread_nice = NICE_UNKNOWN;
 static int
 current_nice (void)
 {
-#ifdef __linux__
   if (thread_nice == NICE_UNKNOWN)
-    {
-      int v;
-
-      errno = 0;
-      v = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
-      thread_nice = errno == 0 ? v : 0;
-    }
+    thread_nice = lens_thread_get_nice ();
   return thread_nice;
-#else
-  return 0;
-#endif
 }
 
 static void
 follow_nice (int nice)
 {
-#ifdef __linux__
-  if (nice == current_nice ())
-    return;
-  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice) == 0)
+  if (nice != current_nice () && lens_thread_set_nice (nice))
     thread_nice = nice;
-#else
-  (void) nice;
-#endif
 }
 
 static void
@@ -204,14 +184,7 @@ lens_conv_direct_usable (const LensOpParams *p)
   if (p->strides[0] != 1 || p->strides[1] != 1 || p->kernel[0] * p->kernel[1] > MAX_TAPS)
     return FALSE;
   if (g_atomic_int_get (&enabled) < 0)
-    {
-      const char *env = g_getenv ("LENS_CONV_DIRECT");
-      gboolean on;
-
-      __builtin_cpu_init ();
-      on = __builtin_cpu_supports ("avx512f") && !(env != NULL && strcmp (env, "0") == 0);
-      g_atomic_int_set (&enabled, on ? 1 : 0);
-    }
+    g_atomic_int_set (&enabled, lens_cpu_avx512 ("LENS_CONV_DIRECT") ? 1 : 0);
   return g_atomic_int_get (&enabled) == 1;
 }
 
