@@ -227,6 +227,15 @@ def case_exit_codes(cli, tmp, light):
                  1, "nope.json")
     expect_error(cli, ["bench", model, "--runs", "0"], 2, "--runs")
     expect_error(cli, ["bench", model, "--warmup", "-1"], 2, "--warmup")
+    out_dir = os.path.join(tmp, "train-out")
+    for widths in ("48,96", "48,96,192,384", "48,x,192", "0,96,192", "48,96,5000"):
+        expect_error(cli, ["train", "--dataset", "fashion-mnist", "--output", out_dir,
+                           "--widths", widths], 2, "--widths")
+    expect_error(cli, ["train", "--dataset", "fashion-mnist", "--output", out_dir,
+                       "--fc-units", "9000"], 2, "--fc-units")
+    expect_error(cli, ["train", "--dataset", "fashion-mnist", "--output", out_dir,
+                       "--fc-units", "-1"], 2, "--fc-units")
+    check(not os.path.exists(out_dir), "rejected train options create no output folder")
 
 
 def case_info(cli, tmp, light):
