@@ -1,5 +1,6 @@
 /* cli-bench.c: `convlens-cli bench MODEL`, forward-pass latency (median,
- * min, max over timed runs after warm-up) and the GFLOP/s it implies */
+ * min, max over timed runs after warm-up) and the GFLOP/s it implies;
+ * with --layers also each layer's median time */
 #define G_LOG_DOMAIN "cli-bench"
 
 #include <stdio.h>
@@ -48,16 +49,62 @@ fill_input (LensTrace *trace)
     x[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
 }
 
+static double
+median_of (double *v,
+           int     n)
+{
+  qsort (v, n, sizeof (double), compare_doubles);
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Each layer's median milliseconds over the runs, from per_run
+ * [runs][n_layers] seconds. */
+static double *
+layer_medians (double *per_run,
+               int     runs,
+               guint   n_layers)
+{
+  double *out = g_new (double, n_layers);
+  g_autofree double *column = g_new (double, runs);
+
+  for (guint l = 0; l < n_layers; l++)
+    {
+      for (int r = 0; r < runs; r++)
+        column[r] = per_run[(gsize) r * n_layers + l] * 1e3;
+      out[l] = median_of (column, runs);
+    }
+  return out;
+}
+
+static void
+print_layers (LensNet      *net,
+              const double *ms)
+{
+  guint n = lens_net_get_n_layers (net);
+  double total = 0.0;
+
+  for (guint l = 0; l < n; l++)
+    total += ms[l];
+  printf ("\n%-40s %-20s %10s %6s\n", "layer", "op", "median ms", "share");
+  for (guint l = 0; l < n; l++)
+    printf ("%-40s %-20s %10.3f %5.1f%%\n", lens_net_layer_get_name (net, l),
+            lens_net_layer_get_op (net, l), ms[l], total > 0.0 ? 100.0 * ms[l] / total : 0.0);
+}
+
 static int
 bench (LensNet    *net,
        const char *model_path,
        int         runs,
        int         warmup,
+       gboolean    layers,
        gboolean    json)
 {
   g_autoptr(LensTrace) trace = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree double *times = g_new (double, runs);
+  guint n_layers = lens_net_get_n_layers (net);
+  g_autofree double *per_run = layers ? g_new0 (double, (gsize) runs * n_layers) : NULL;
+  g_autofree double *layer_ms = NULL;
   guint64 flops = lens_cli_net_total_flops (net);
   double median, min, max, gflops;
 
@@ -74,8 +121,9 @@ bench (LensNet    *net,
   for (int i = 0; i < warmup + runs; i++)
     {
       double start = now_ms ();
+      double *lt = layers && i >= warmup ? per_run + (gsize) (i - warmup) * n_layers : NULL;
 
-      if (!lens_trace_run (trace, NULL, &error))
+      if (!lens_trace_run_timed (trace, lt, NULL, &error))
         {
           g_autofree char *text = lens_cli_error_text (error);
 
@@ -86,10 +134,11 @@ bench (LensNet    *net,
         times[i - warmup] = now_ms () - start;
     }
 
-  qsort (times, runs, sizeof (double), compare_doubles);
+  median = median_of (times, runs);
   min = times[0];
   max = times[runs - 1];
-  median = runs % 2 == 1 ? times[runs / 2] : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
+  if (layers)
+    layer_ms = layer_medians (per_run, runs, n_layers);
   gflops = median > 0.0 ? (double) flops / (median * 1e-3) / 1e9 : 0.0;
 
   if (json)
@@ -117,6 +166,23 @@ bench (LensNet    *net,
       json_builder_add_int_value (builder, (gint64) flops);
       json_builder_set_member_name (builder, "gflops");
       json_builder_add_double_value (builder, gflops);
+      if (layers)
+        {
+          json_builder_set_member_name (builder, "layers");
+          json_builder_begin_array (builder);
+          for (guint l = 0; l < n_layers; l++)
+            {
+              json_builder_begin_object (builder);
+              json_builder_set_member_name (builder, "name");
+              lens_cli_json_add_string (builder, lens_net_layer_get_name (net, l));
+              json_builder_set_member_name (builder, "op");
+              lens_cli_json_add_string (builder, lens_net_layer_get_op (net, l));
+              json_builder_set_member_name (builder, "median_ms");
+              json_builder_add_double_value (builder, layer_ms[l]);
+              json_builder_end_object (builder);
+            }
+          json_builder_end_array (builder);
+        }
       json_builder_end_object (builder);
 
       /* One line, so that it is the last line of stdout. */
@@ -132,6 +198,8 @@ bench (LensNet    *net,
       printf ("runs:    %d after %d warm-up\n", runs, warmup);
       printf ("median:  %.3f ms\nmin:     %.3f ms\nmax:     %.3f ms\n", median, min, max);
       printf ("speed:   %.2f GFLOP/s (%.3f GFLOP per pass)\n", gflops, (double) flops / 1e9);
+      if (layers)
+        print_layers (net, layer_ms);
     }
 
   return LENS_CLI_EXIT_OK;
@@ -143,12 +211,15 @@ lens_cli_bench (int    argc,
 {
   LensCliCommon common = LENS_CLI_COMMON_INIT;
   gboolean json = FALSE;
+  gboolean layers = FALSE;
   int runs = DEFAULT_RUNS;
   int warmup = DEFAULT_WARMUP;
   const GOptionEntry entries[] = {
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Timed forward passes (default: 20)", "N" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup,
       "Untimed forward passes before them (default: 3)", "N" },
+    { "layers", 0, 0, G_OPTION_ARG_NONE, &layers,
+      "Also time each layer and report its median (a profile of the pass)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       "Print one JSON object (one line) instead of text", NULL },
     { NULL }
@@ -177,7 +248,7 @@ lens_cli_bench (int    argc,
       lens_cli_apply_threads (&common);
       net = lens_cli_load_net (argv[1], &common, &status);
       if (net != NULL)
-        status = bench (net, argv[1], runs, warmup, json);
+        status = bench (net, argv[1], runs, warmup, layers, json);
     }
 
   lens_cli_common_clear (&common);

@@ -127,6 +127,12 @@ LensTensor      *lens_trace_get_input       (LensTrace *trace);
 gboolean         lens_trace_run             (LensTrace    *trace,
                                              GCancellable *cancellable,
                                              GError      **error);
+/* The same, adding each layer's wall time in seconds to layer_seconds
+ * (lens_net_get_n_layers () entries), for a per-layer profile. */
+gboolean         lens_trace_run_timed       (LensTrace    *trace,
+                                             double       *layer_seconds,
+                                             GCancellable *cancellable,
+                                             GError      **error);
 /* Activation (or constant) of a value after a run. */
 const LensTensor *lens_trace_get_value      (LensTrace *trace,
                                              int        value);

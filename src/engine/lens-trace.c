@@ -164,6 +164,15 @@ lens_trace_run (LensTrace    *trace,
                 GCancellable *cancellable,
                 GError      **error)
 {
+  return lens_trace_run_timed (trace, NULL, cancellable, error);
+}
+
+gboolean
+lens_trace_run_timed (LensTrace    *trace,
+                      double       *layer_seconds,
+                      GCancellable *cancellable,
+                      GError      **error)
+{
   LensNet *net = trace->net;
   const LensTensor *ins[256];
   LensTensor *outs[4];
@@ -185,7 +194,15 @@ lens_trace_run (LensTrace    *trace,
         ins[i] = node->inputs[i] >= 0 ? trace->values[node->inputs[i]] : NULL;
       for (int o = 0; o < node->n_outputs; o++)
         outs[o] = trace->values[node->outputs[o]];
-      klass->forward (node, ins, outs, &exec);
+      if (layer_seconds != NULL)
+        {
+          gint64 start = g_get_monotonic_time ();
+
+          klass->forward (node, ins, outs, &exec);
+          layer_seconds[l] += (double) (g_get_monotonic_time () - start) * 1e-6;
+        }
+      else
+        klass->forward (node, ins, outs, &exec);
     }
   return TRUE;
 }

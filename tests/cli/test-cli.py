@@ -568,6 +568,30 @@ def case_bench(cli, tmp, light):
     rc, out, err = cli.run("bench", model, "--runs", "3")
     check(rc == 0 and "median" in out, "bench text output")
 
+    # --layers: one entry per layer of `info`, in order, whose medians are
+    # each no more than the whole pass's slowest run
+    names = []
+    rc, out, err = cli.run("info", model, "--json")
+    info = json.loads(out.strip().splitlines()[-1]) if rc == 0 else None
+    rc, out, err = cli.run("bench", model, "--runs", "5", "--layers", "--json")
+    check(rc == 0, "bench --layers --json -> 0 (%s)" % err.strip())
+    try:
+        result = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        result = None
+    if check(result is not None and info is not None and "layers" in result,
+             "bench --layers --json lists the layers"):
+        names = [layer["name"] for layer in info["layers"]]
+        check([layer["name"] for layer in result["layers"]] == names,
+              "bench --layers names every layer of info, in order")
+        check(all(0 <= layer["median_ms"] <= result["max_ms"] for layer in result["layers"]),
+              "each layer's median is within the slowest whole pass")
+        check(sum(layer["median_ms"] for layer in result["layers"]) > 0,
+              "the layers took some time")
+    rc, out, err = cli.run("bench", model, "--runs", "3", "--layers")
+    check(rc == 0 and "share" in out and all(n in out for n in names),
+          "bench --layers text output names every layer")
+
 
 CASES = {
     "exit-codes": case_exit_codes,

@@ -8,8 +8,9 @@
  * as bit patterns (so -0 vs +0 and NaN show), switches and indices
  * exactly.  Inputs have many ties (integers 0..3), negative zeros, NaNs
  * and infinities.  The direct convolution runs with output channel counts
- * that leave partial tiles, and its helper threads take the priority of
- * the thread that asks (the window lowers its engine thread's). */
+ * that leave partial tiles and with strides 2 to 4 (split into phases),
+ * and its helper threads take the priority of the thread that asks (the
+ * window lowers its engine thread's). */
 #include <math.h>
 #include <string.h>
 #ifdef __linux__
@@ -388,6 +389,54 @@ test_conv_partial_tiles (void)
         }
 }
 
+/* ---- Strided Conv (direct kernel over the input's phases) ---- */
+
+static void
+test_conv_strided (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (4242);
+  /* stride (h, w), kernel (h, w), pads (top, left, bottom, right), groups */
+  const struct { int sh, sw, kh, kw, pads[4], groups; } cases[] = {
+    { 4, 4, 11, 11, { 2, 2, 2, 2 }, 1 },   /* AlexNet's first layer */
+    { 2, 2, 7, 7, { 3, 3, 3, 3 }, 1 },     /* ResNet's */
+    { 2, 2, 3, 3, { 1, 1, 1, 1 }, 2 },
+    { 2, 2, 2, 2, { 0, 0, 0, 0 }, 1 },
+    { 3, 3, 5, 4, { 0, 2, 1, 0 }, 1 },
+    { 2, 1, 3, 3, { 1, 0, 1, 2 }, 3 },
+    { 1, 3, 4, 3, { 2, 1, 0, 1 }, 1 },
+    { 4, 2, 4, 5, { 3, 0, 3, 4 }, 1 },
+  };
+  int checked = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (int h = 17; h <= 20; h += 3)
+      {
+        int cg = 3, groups = cases[i].groups, m = 13 * groups;
+        g_autoptr (LensTensor) x = random_tensor (rand, 4, (int64_t[]) { 2, cg * groups, h, h + 5 });
+        g_autoptr (LensTensor) wt = random_tensor (rand, 4, (int64_t[]) { m, cg, cases[i].kh,
+                                                                          cases[i].kw });
+        g_autoptr (LensTensor) b = random_tensor (rand, 1, (int64_t[]) { m });
+        g_autoptr (GError) error = NULL;
+        Attrs a = { 0 };
+        Run r;
+
+        attr_ints (&a, "strides", 2, (int[]) { cases[i].sh, cases[i].sw });
+        attr_ints (&a, "kernel_shape", 2, (int[]) { cases[i].kh, cases[i].kw });
+        attr_ints (&a, "pads", 4, (int[]) { cases[i].pads[0], cases[i].pads[1], cases[i].pads[2],
+                                            cases[i].pads[3] });
+        attr_int (&a, "group", groups);
+        if (!run_op (&r, LENS_OP_CONV, &a, (LensTensor *[]) { x, wt, b }, 3, &error))
+          g_error ("strided conv case %u: %s", i, error->message);
+        /* the direct kernel (not im2col) computed the fast output */
+        if (lens_conv_direct_usable (&r.node.p))
+          checked++;
+        assert_close (r.fast, r.ref, "strided conv");
+        run_clear (&r);
+      }
+  if (lens_conv_direct_usable (&(LensOpParams) { .strides = { 1, 1 }, .kernel = { 3, 3 } }))
+    g_assert_cmpint (checked, ==, 2 * (int) G_N_ELEMENTS (cases));
+}
+
 #ifdef __linux__
 /* The nice values of this process's GLib pool threads (not the spawner). */
 static GArray *
@@ -487,6 +536,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fastpaths/relu/backward", test_relu_backward);
   g_test_add_func ("/engine/fastpaths/maxpool", test_maxpool);
   g_test_add_func ("/engine/fastpaths/conv-partial-tiles", test_conv_partial_tiles);
+  g_test_add_func ("/engine/fastpaths/conv-strided", test_conv_strided);
   g_test_add_func ("/engine/fastpaths/conv-helper-priority", test_conv_helper_priority);
   return g_test_run ();
 }

@@ -18,7 +18,16 @@
  * (lens_get_threads ()) from a shared counter, so a busy core does not
  * hold the others up.  Threads wait on a condition, never spin, and run
  * at the priority of the thread that asked (the window lowers its
- * engine thread's). */
+ * engine thread's).
+ *
+ * A stride s > 1 (without dilation) becomes stride 1 by splitting each
+ * padded plane into its s x s phases: phase (ri, rj) holds the pixels
+ * at rows s*i + ri and columns s*j + rj.  Kernel tap (ki, kj) with
+ * ki = s*qi + ri, kj = s*qj + rj reads phase (ri, rj) at (y + qi, x + qj),
+ * so the strided convolution is a stride-1 one over the phases, each
+ * phase with its own (smaller) set of taps and its slice of the
+ * weights.  The kernel walks a list of such segments (one for stride 1)
+ * and keeps its accumulators across them. */
 #define G_LOG_DOMAIN "conv"
 
 #include "conv-direct.h"
@@ -37,6 +46,8 @@
 #define BAND_BYTES (512 * 1024)    /* input read by one band, to stay in L2 */
 #define PREFETCH_AHEAD 2           /* channels */
 #define MAX_TAPS   256             /* larger kernels use im2col */
+#define MAX_STRIDE 4               /* larger strides use im2col */
+#define MAX_SEGS   (MAX_STRIDE * MAX_STRIDE)
 
 /* ---- a small work-sharing runner (no spinning) ---- */
 
@@ -159,17 +170,34 @@ run_items (ItemFunc func,
 
 /* ---- geometry ---- */
 
+/* One phase of the input (all of it for stride 1): its planes start
+ * x_off floats into a group's block of the workspace, its taps read at
+ * offs[0 .. n_taps) in rows of row_step taps, and its weights for one
+ * output channel start w_off floats into that channel's weights. */
+typedef struct
+{
+  int64_t        x_off;
+  const int64_t *offs;
+  int            n_taps;
+  int            n_rows, row_step;
+  int64_t        w_off;
+} Segment;
+
 typedef struct
 {
   /* shapes */
   int64_t c, h, w, m, oh, ow, g, cg, mg;
-  int64_t hp, wp, plane;        /* padded input plane */
-  int64_t flat;                 /* oh * wp: flat output positions per plane */
+  int     sh, sw;               /* strides: the number of phases per direction */
+  int64_t hp, wp;               /* padded input plane */
+  int64_t hq, wq, plane;        /* one phase of it (hp x wp for stride 1) */
+  int64_t flat;                 /* oh * wq: flat output positions per plane */
   int64_t band;                 /* flat positions per band (multiple of TILE) */
   int64_t n_bands, n_chunks, stage_chunk;
-  int     n_taps;
+  int     n_taps;               /* taps of the original kernel */
   int     row_extra;            /* cache lines a row of taps reads past the tile */
-  int64_t offs[MAX_TAPS];
+  int     n_segs;
+  Segment segs[MAX_SEGS];
+  int64_t offs[MAX_TAPS];       /* the segments' taps, one after the other */
   /* data */
   const LensOpParams *p;
   const float *x, *wt, *bias;
@@ -181,7 +209,11 @@ lens_conv_direct_usable (const LensOpParams *p)
 {
   static gint enabled = -1;
 
-  if (p->strides[0] != 1 || p->strides[1] != 1 || p->kernel[0] * p->kernel[1] > MAX_TAPS)
+  for (int d = 0; d < 2; d++)
+    if (p->strides[d] < 1 || p->strides[d] > MAX_STRIDE ||
+        (p->strides[d] > 1 && (p->dilations[d] != 1 || p->kernel[d] < p->strides[d])))
+      return FALSE;
+  if (p->kernel[0] * p->kernel[1] > MAX_TAPS)
     return FALSE;
   if (g_atomic_int_get (&enabled) < 0)
     g_atomic_int_set (&enabled, lens_cpu_avx512 ("LENS_CONV_DIRECT") ? 1 : 0);
@@ -194,20 +226,35 @@ slack_floats (const LensOpParams *p)
   return TILE + (int64_t) (p->kernel[1] - 1) * p->dilations[1] + 2 * VEC;
 }
 
+/* rows (or columns) of one phase of a padded side of n */
+static inline int64_t
+phase_side (int64_t n,
+            int     s)
+{
+  return (n + s - 1) / s;
+}
+
 gsize
 lens_conv_direct_workspace (const LensOpParams *p,
                             int64_t             c,
                             int64_t             h,
-                            int64_t             w)
+                            int64_t             w,
+                            int64_t             m)
 {
-  gsize plane, total;
+  int sh = p->strides[0], sw = p->strides[1];
+  gsize plane, total, weights = 0;
 
-  if (!lens_size_mul ((gsize) (h + p->pads[0] + p->pads[2]), (gsize) (w + p->pads[1] + p->pads[3]),
-                      &plane) ||
-      !lens_size_mul (plane, (gsize) c, &total) ||
-      total > G_MAXSIZE / 2)
+  if (!lens_size_mul ((gsize) phase_side (h + p->pads[0] + p->pads[2], sh),
+                      (gsize) phase_side (w + p->pads[1] + p->pads[3], sw), &plane) ||
+      !lens_size_mul (plane, (gsize) c * (gsize) (sh * sw), &total) ||
+      total > G_MAXSIZE / 4)
     return 0;
-  return total + (gsize) slack_floats (p);
+  /* a strided kernel's weights, regrouped by phase */
+  if ((sh > 1 || sw > 1) &&
+      (!lens_size_mul ((gsize) m * (gsize) c, (gsize) (p->kernel[0] * p->kernel[1]), &weights) ||
+       weights > G_MAXSIZE / 4))
+    return 0;
+  return total + weights + (gsize) slack_floats (p);
 }
 
 /* ---- stage: copy planes [c0, c1) into the padded workspace ---- */
@@ -221,7 +268,7 @@ stage_item (gpointer data,
   int64_t c0 = item * cv->stage_chunk, c1 = MIN (cv->c, c0 + cv->stage_chunk);
   int64_t pt = p->pads[0], pl = p->pads[1], pr = p->pads[3];
 
-  for (int64_t ch = c0; ch < c1; ch++)
+  for (int64_t ch = c0; ch < c1 && cv->sh == 1 && cv->sw == 1; ch++)
     {
       const float *src = cv->x + ch * cv->h * cv->w;
       float *dst = cv->ws + ch * cv->plane;
@@ -239,27 +286,82 @@ stage_item (gpointer data,
         }
       memset (dst + (pt + cv->h) * cv->wp, 0, sizeof (float) * (cv->hp - pt - cv->h) * cv->wp);
     }
+  /* strided: phase (ri, rj) of channel ch is plane (ri * sw + rj) * c + ch;
+   * its pixel (i, j) is the padded input's (s*i + ri, s*j + rj) */
+  for (int64_t ch = c0; ch < c1 && (cv->sh > 1 || cv->sw > 1); ch++)
+    {
+      const float *src = cv->x + ch * cv->h * cv->w;
+
+      for (int ri = 0; ri < cv->sh; ri++)
+        for (int rj = 0; rj < cv->sw; rj++)
+          {
+            float *dst = cv->ws + ((int64_t) (ri * cv->sw + rj) * cv->c + ch) * cv->plane;
+
+            for (int64_t i = 0; i < cv->hq; i++)
+              {
+                int64_t y = i * cv->sh + ri - pt;
+                float *row = dst + i * cv->wq;
+
+                if (y < 0 || y >= cv->h)
+                  {
+                    memset (row, 0, sizeof (float) * cv->wq);
+                    continue;
+                  }
+                for (int64_t j = 0; j < cv->wq; j++)
+                  {
+                    int64_t x = j * cv->sw + rj - pl;
+
+                    row[j] = x >= 0 && x < cv->w ? src[y * cv->w + x] : 0.0f;
+                  }
+              }
+          }
+    }
   if (c1 == cv->c)
-    memset (cv->ws + cv->c * cv->plane, 0, sizeof (float) * slack_floats (p));
+    memset (cv->ws + cv->c * cv->sh * cv->sw * cv->plane, 0, sizeof (float) * slack_floats (p));
+}
+
+/* Strided: the weights regrouped per output channel as the segments read
+ * them, [M][segment][C/g][segment's taps], into dst. */
+static void
+regroup_weights (const Conv  *cv,
+                 const float *wt,
+                 float       *dst)
+{
+  const LensOpParams *p = cv->p;
+  int kh = p->kernel[0], kw = p->kernel[1];
+  int64_t per_oc = cv->cg * kh * kw;
+
+  for (int64_t o = 0; o < cv->m; o++)
+    {
+      const float *src = wt + o * per_oc;
+      float *out = dst + o * per_oc;
+
+      for (int ri = 0, seg = 0; ri < cv->sh; ri++)
+        for (int rj = 0; rj < cv->sw; rj++, seg++)
+          for (int64_t ch = 0; ch < cv->cg; ch++)
+            for (int ki = ri, t = 0; ki < kh; ki += cv->sh)
+              for (int kj = rj; kj < kw; kj += cv->sw, t++)
+                out[cv->segs[seg].w_off + ch * cv->segs[seg].n_taps + t] =
+                  src[(ch * kh + ki) * kw + kj];
+    }
 }
 
 /* ---- compute ---- */
 
-/* One tile: acc[o][j] = bias[o] + sum over channels and taps of
- * w[o][c][t] * xs[c * plane + offs[t] + 16 j ...], stored to tile [ocb][TILE]. */
+/* One tile: acc[o][j] = bias[o] + sum over segments, their channels and
+ * taps of w[o][seg][c][t] * xs[seg.x_off + c * plane + offs[t] + 16 j ...],
+ * stored to tile [ocb][TILE]. */
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
 tile_kernel (const float   *xs,
              int64_t        plane,
              int64_t        cg,
-             const int64_t *offs,
-             int            n_taps,
-             const float   *w,
+             const Segment *segs,
+             int            n_segs,
+             const float   *w0,
              int64_t        wstride,
              const float   *bias,
              const int      ocb,
              const int      nv,
-             int            n_rows,
-             int            row_step,
              int            row_lines,
              float         *tile)
 {
@@ -273,10 +375,13 @@ tile_kernel (const float   *xs,
       for (int j = 0; j < nv; j++)
         acc[o][j] = b;
     }
+  for (int sg = 0; sg < n_segs; sg++)
   for (int64_t ch = 0; ch < cg; ch++)
     {
-      const float *xc = xs + ch * plane;
-      const float *wc = w + ch * n_taps;
+      const int64_t *offs = segs[sg].offs;
+      int n_taps = segs[sg].n_taps, n_rows = segs[sg].n_rows, row_step = segs[sg].row_step;
+      const float *xc = xs + segs[sg].x_off + ch * plane;
+      const float *wc = w0 + segs[sg].w_off + ch * n_taps;
 
       /* the next channel's planes are a page or more away, beyond what
        * the hardware prefetcher follows: fetch its rows into L1 now */
@@ -314,9 +419,8 @@ tile_kernel (const float   *xs,
  * each combination compiled with its loops unrolled. */
 #define TILE_CASE(o, v)                                                         \
   case (o) * 8 + (v):                                                           \
-    tile_kernel (xs, cv->plane, cv->cg, cv->offs, cv->n_taps, w, ws, bias, (o), \
-                 (v), cv->p->kernel[0], cv->p->kernel[1], (v) + 1 + cv->row_extra, \
-                 tile);                                                         \
+    tile_kernel (xs, cv->plane, cv->cg, cv->segs, cv->n_segs, w, ws, bias, (o), \
+                 (v), (v) + 1 + cv->row_extra, tile);                           \
     break
 #define TILE_CASES(o)                                                           \
   TILE_CASE (o, 1); TILE_CASE (o, 2); TILE_CASE (o, 3)
@@ -362,8 +466,8 @@ tile_store (const Conv  *cv,
 
   for (int64_t pos = p0; pos < p1;)
     {
-      int64_t row = pos / cv->wp, col = pos % cv->wp;
-      int64_t run = MIN (cv->wp - col, p1 - pos);
+      int64_t row = pos / cv->wq, col = pos % cv->wq;
+      int64_t run = MIN (cv->wq - col, p1 - pos);
 
       if (col < cv->ow)
         {
@@ -408,7 +512,41 @@ compute_item (gpointer data,
     }
 }
 
-/* x [N,C,H,W] w [M,C/g,KH,KW] b [M] -> y [N,M,OH,OW], stride 1 */
+/* Lays out the segments: one for stride 1, else one per phase that
+ * has taps. */
+static void
+plan_segments (Conv *cv)
+{
+  const LensOpParams *p = cv->p;
+  int kh = p->kernel[0], kw = p->kernel[1], used = 0;
+  int64_t w_off = 0;
+
+  cv->n_segs = 0;
+  for (int ri = 0; ri < cv->sh; ri++)
+    for (int rj = 0; rj < cv->sw; rj++)
+      {
+        Segment *sg = &cv->segs[cv->n_segs++];
+        int rows = 0, cols = 0;
+
+        for (int ki = ri; ki < kh; ki += cv->sh)
+          rows++;
+        for (int kj = rj; kj < kw; kj += cv->sw)
+          cols++;
+        sg->x_off = (int64_t) (ri * cv->sw + rj) * cv->c * cv->plane;
+        sg->offs = cv->offs + used;
+        sg->n_taps = rows * cols;
+        sg->n_rows = rows;
+        sg->row_step = cols;
+        sg->w_off = w_off;
+        for (int qi = 0; qi < rows; qi++)
+          for (int qj = 0; qj < cols; qj++)
+            cv->offs[used++] = (int64_t) qi * p->dilations[0] * cv->wq +
+                               (int64_t) qj * p->dilations[1];
+        w_off += cv->cg * sg->n_taps;
+      }
+}
+
+/* x [N,C,H,W] w [M,C/g,KH,KW] b [M] -> y [N,M,OH,OW] */
 void
 lens_conv_direct_forward (const LensOpParams *p,
                           const float        *x,
@@ -425,32 +563,44 @@ lens_conv_direct_forward (const LensOpParams *p,
                           float              *workspace)
 {
   Conv conv = { 0 }, *cv = &conv;
-  int64_t reach, per_pos;
+  int64_t reach, per_pos, max_off = 0;
 
   cv->p = p;
   cv->c = c, cv->h = h, cv->w = w, cv->m = m, cv->oh = oh, cv->ow = ow;
   cv->g = p->group, cv->cg = c / cv->g, cv->mg = m / cv->g;
+  cv->sh = p->strides[0], cv->sw = p->strides[1];
   cv->hp = h + p->pads[0] + p->pads[2];
   cv->wp = w + p->pads[1] + p->pads[3];
-  cv->plane = cv->hp * cv->wp;
-  cv->flat = oh * cv->wp;
+  cv->hq = phase_side (cv->hp, cv->sh);
+  cv->wq = phase_side (cv->wp, cv->sw);
+  cv->plane = cv->hq * cv->wq;
+  cv->flat = oh * cv->wq;
   cv->n_taps = p->kernel[0] * p->kernel[1];
-  for (int ki = 0; ki < p->kernel[0]; ki++)
-    for (int kj = 0; kj < p->kernel[1]; kj++)
-      cv->offs[ki * p->kernel[1] + kj] = (int64_t) ki * p->dilations[0] * cv->wp +
-                                         (int64_t) kj * p->dilations[1];
-  cv->row_extra = (int) (((int64_t) (p->kernel[1] - 1) * p->dilations[1] + VEC - 1) / VEC);
-  /* a band of f flat positions reads about cg * (f + reach) floats */
-  reach = cv->offs[cv->n_taps - 1] + VEC;
-  per_pos = MAX ((int64_t) 1, cv->cg);
+  plan_segments (cv);
+  for (int t = 0; t < cv->n_taps; t++)
+    max_off = MAX (max_off, cv->offs[t]);
+  for (int sg = 0; sg < cv->n_segs; sg++)
+    cv->row_extra = MAX (cv->row_extra,
+                         (int) ((cv->segs[sg].offs[cv->segs[sg].row_step - 1] + VEC - 1) / VEC));
+  /* a band of f flat positions reads about cg * phases * (f + reach) floats */
+  reach = max_off + VEC;
+  per_pos = MAX ((int64_t) 1, cv->cg * cv->sh * cv->sw);
   cv->band = BAND_BYTES / (int64_t) sizeof (float) / per_pos - reach;
   cv->band = MAX ((int64_t) TILE, cv->band / TILE * TILE);
   cv->n_bands = (cv->flat + cv->band - 1) / cv->band;
   cv->n_chunks = (cv->mg + OC_CHUNK - 1) / OC_CHUNK;
-  cv->stage_chunk = MAX ((int64_t) 1, ((int64_t) 1 << 16) / MAX ((int64_t) 1, cv->plane));
+  cv->stage_chunk = MAX ((int64_t) 1, ((int64_t) 1 << 16) /
+                                      MAX ((int64_t) 1, cv->plane * cv->sh * cv->sw));
   cv->wt = wt;
   cv->bias = bias;
   cv->ws = workspace;
+  if (cv->sh > 1 || cv->sw > 1)
+    {
+      float *regrouped = workspace + c * cv->sh * cv->sw * cv->plane + slack_floats (p);
+
+      regroup_weights (cv, wt, regrouped);
+      cv->wt = regrouped;
+    }
 
   for (int64_t b = 0; b < n; b++)
     {

@@ -1,25 +1,29 @@
-/* conv-direct.h: stride-1 convolution without im2col (AVX-512) */
+/* conv-direct.h: convolution without im2col (AVX-512) */
 #pragma once
 
 #include "ops-common.h"
 
 G_BEGIN_DECLS
 
-/* Whether the direct kernel can run this node on this CPU: stride 1 in
- * both directions and AVX-512F at run time.  LENS_CONV_DIRECT=0 in the
+/* Whether the direct kernel can run this node on this CPU: strides of 1
+ * to 4 (a stride above 1 without dilation and with the kernel at least
+ * as large as it) and AVX-512F at run time.  LENS_CONV_DIRECT=0 in the
  * environment turns it off (to compare with im2col + sgemm). */
 gboolean lens_conv_direct_usable    (const LensOpParams *p);
 
-/* Workspace floats the direct kernel needs for input [N,C,H,W] (the
- * padded copy of one image); 0 when the size overflows. */
+/* Workspace floats the direct kernel needs for input [N,C,H,W] and M
+ * output channels (the padded copy of one image, and for a stride above
+ * 1 the weights regrouped by phase); 0 when the size overflows. */
 gsize    lens_conv_direct_workspace (const LensOpParams *p,
                                      int64_t             c,
                                      int64_t             h,
-                                     int64_t             w);
+                                     int64_t             w,
+                                     int64_t             m);
 
-/* x [N,C,H,W] w [M,C/g,KH,KW] b [M] -> y [N,M,OH,OW]; stride 1 only,
- * workspace of lens_conv_direct_workspace () floats.  Splits the work
- * over lens_get_threads () threads. */
+/* x [N,C,H,W] w [M,C/g,KH,KW] b [M] -> y [N,M,OH,OW] for a node the
+ * kernel can run (lens_conv_direct_usable), with a workspace of
+ * lens_conv_direct_workspace () floats.  Splits the work over
+ * lens_get_threads () threads. */
 void     lens_conv_direct_forward   (const LensOpParams *p,
                                      const float        *x,
                                      const float        *wt,

@@ -228,7 +228,7 @@ lens_conv_setup (LensNode          *node,
       {
         /* the direct kernel's padded copy of the input, unless absurd pads
          * make it much larger than the columns */
-        gsize dws = lens_conv_direct_workspace (&node->p, c, h, wd);
+        gsize dws = lens_conv_direct_workspace (&node->p, c, h, wd, m);
         if (dws != 0 && dws / 4 <= ws + 65536)
           ws = MAX (ws, dws);
       }
@@ -317,7 +317,7 @@ lens_conv_forward (const LensNode    *node,
 
   if (exec->workspace != NULL && node->workspace_floats > 0 && lens_conv_direct_usable (p))
     {
-      gsize dws = lens_conv_direct_workspace (p, c, h, w);
+      gsize dws = lens_conv_direct_workspace (p, c, h, w, m);
       if (dws != 0 && dws <= node->workspace_floats)
         {
           lens_conv_direct_forward (p, x, wt, bias, y, n, c, h, w, m, oh, ow, exec->workspace);
