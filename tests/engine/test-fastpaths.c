@@ -8,7 +8,8 @@
  * as bit patterns (so -0 vs +0 and NaN show), switches and indices
  * exactly.  Inputs have many ties (integers 0..3), negative zeros, NaNs
  * and infinities.  The direct convolution runs with output channel counts
- * that leave partial tiles and with strides 2 to 4 (split into phases),
+ * that leave partial tiles, with strides 2 to 4 (split into phases) and
+ * with rows that share their padding,
  * and its helper threads take the priority of the thread that asks (the
  * window lowers its engine thread's). */
 #include <math.h>
@@ -389,14 +390,22 @@ test_conv_partial_tiles (void)
         }
 }
 
-/* ---- Strided Conv (direct kernel over the input's phases) ---- */
+/* ---- Conv layouts of the direct kernel: strides (over the input's
+ * phases) and stride-1 rows that share their padding ---- */
 
 static void
-test_conv_strided (void)
+test_conv_layouts (void)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed (4242);
-  /* stride (h, w), kernel (h, w), pads (top, left, bottom, right), groups */
-  const struct { int sh, sw, kh, kw, pads[4], groups; } cases[] = {
+  /* stride (h, w), kernel (h, w), pads (top, left, bottom, right), groups,
+   * dilation */
+  const struct { int sh, sw, kh, kw, pads[4], groups, dil; } cases[] = {
+    { 1, 1, 3, 3, { 0, 2, 1, 0 }, 1 },     /* padding only on the left */
+    { 1, 1, 3, 3, { 1, 0, 1, 3 }, 1 },     /* only on the right, wider than the kernel */
+    { 1, 1, 3, 3, { 2, 4, 2, 4 }, 2 },
+    { 1, 1, 2, 2, { 3, 3, 3, 3 }, 1 },     /* padding wider than the kernel on both sides */
+    { 1, 1, 3, 3, { 2, 2, 2, 2 }, 1, 2 },  /* dilated */
+    { 1, 1, 5, 5, { 2, 2, 2, 2 }, 1 },
     { 4, 4, 11, 11, { 2, 2, 2, 2 }, 1 },   /* AlexNet's first layer */
     { 2, 2, 7, 7, { 3, 3, 3, 3 }, 1 },     /* ResNet's */
     { 2, 2, 3, 3, { 1, 1, 1, 1 }, 2 },
@@ -425,12 +434,14 @@ test_conv_strided (void)
         attr_ints (&a, "pads", 4, (int[]) { cases[i].pads[0], cases[i].pads[1], cases[i].pads[2],
                                             cases[i].pads[3] });
         attr_int (&a, "group", groups);
+        if (cases[i].dil > 1)
+          attr_ints (&a, "dilations", 2, (int[]) { cases[i].dil, cases[i].dil });
         if (!run_op (&r, LENS_OP_CONV, &a, (LensTensor *[]) { x, wt, b }, 3, &error))
-          g_error ("strided conv case %u: %s", i, error->message);
+          g_error ("conv layout case %u: %s", i, error->message);
         /* the direct kernel (not im2col) computed the fast output */
         if (lens_conv_direct_usable (&r.node.p))
           checked++;
-        assert_close (r.fast, r.ref, "strided conv");
+        assert_close (r.fast, r.ref, "conv layout");
         run_clear (&r);
       }
   if (lens_conv_direct_usable (&(LensOpParams) { .strides = { 1, 1 }, .kernel = { 3, 3 } }))
@@ -536,7 +547,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fastpaths/relu/backward", test_relu_backward);
   g_test_add_func ("/engine/fastpaths/maxpool", test_maxpool);
   g_test_add_func ("/engine/fastpaths/conv-partial-tiles", test_conv_partial_tiles);
-  g_test_add_func ("/engine/fastpaths/conv-strided", test_conv_strided);
+  g_test_add_func ("/engine/fastpaths/conv-layouts", test_conv_layouts);
   g_test_add_func ("/engine/fastpaths/conv-helper-priority", test_conv_helper_priority);
   return g_test_run ();
 }

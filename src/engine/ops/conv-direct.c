@@ -226,6 +226,23 @@ slack_floats (const LensOpParams *p)
   return TILE + (int64_t) (p->kernel[1] - 1) * p->dilations[1] + 2 * VEC;
 }
 
+/* Row length of the staged planes for stride 1.  A row's right padding
+ * and the next row's left padding are both zeros, so rows can share them:
+ * a row of w + max (left, right) floats, whose reads past its end land in
+ * the next row's left padding (or the zeros below the last row).  Fewer
+ * columns means fewer computed and dropped outputs per row (13x13 maps
+ * with 3x3 kernels compute 14 columns a row instead of 15).  The output
+ * row (ow = w + left + right - span + 1) must still fit in it. */
+static inline int64_t
+shared_pad_width (const LensOpParams *p,
+                  int64_t             w)
+{
+  int64_t pl = p->pads[1], pr = p->pads[3];
+  int64_t span = (int64_t) (p->kernel[1] - 1) * p->dilations[1] + 1;
+
+  return MIN (pl, pr) < span ? w + MAX (pl, pr) : w + pl + pr;
+}
+
 /* rows (or columns) of one phase of a padded side of n */
 static inline int64_t
 phase_side (int64_t n,
@@ -266,17 +283,19 @@ stage_item (gpointer data,
   Conv *cv = data;
   const LensOpParams *p = cv->p;
   int64_t c0 = item * cv->stage_chunk, c1 = MIN (cv->c, c0 + cv->stage_chunk);
-  int64_t pt = p->pads[0], pl = p->pads[1], pr = p->pads[3];
+  /* stride 1: the zeros right of a row, up to the next row's left
+   * padding (see shared_pad_width ()) */
+  int64_t pt = p->pads[0], pl = p->pads[1], pr = cv->wq - pl - cv->w;
 
   for (int64_t ch = c0; ch < c1 && cv->sh == 1 && cv->sw == 1; ch++)
     {
       const float *src = cv->x + ch * cv->h * cv->w;
       float *dst = cv->ws + ch * cv->plane;
 
-      memset (dst, 0, sizeof (float) * pt * cv->wp);
+      memset (dst, 0, sizeof (float) * pt * cv->wq);
       for (int64_t r = 0; r < cv->h; r++)
         {
-          float *row = dst + (pt + r) * cv->wp;
+          float *row = dst + (pt + r) * cv->wq;
 
           if (pl > 0)
             memset (row, 0, sizeof (float) * pl);
@@ -284,7 +303,7 @@ stage_item (gpointer data,
           if (pr > 0)
             memset (row + pl + cv->w, 0, sizeof (float) * pr);
         }
-      memset (dst + (pt + cv->h) * cv->wp, 0, sizeof (float) * (cv->hp - pt - cv->h) * cv->wp);
+      memset (dst + (pt + cv->h) * cv->wq, 0, sizeof (float) * (cv->hq - pt - cv->h) * cv->wq);
     }
   /* strided: phase (ri, rj) of channel ch is plane (ri * sw + rj) * c + ch;
    * its pixel (i, j) is the padded input's (s*i + ri, s*j + rj) */
@@ -572,7 +591,7 @@ lens_conv_direct_forward (const LensOpParams *p,
   cv->hp = h + p->pads[0] + p->pads[2];
   cv->wp = w + p->pads[1] + p->pads[3];
   cv->hq = phase_side (cv->hp, cv->sh);
-  cv->wq = phase_side (cv->wp, cv->sw);
+  cv->wq = cv->sw == 1 ? shared_pad_width (p, w) : phase_side (cv->wp, cv->sw);
   cv->plane = cv->hq * cv->wq;
   cv->flat = oh * cv->wq;
   cv->n_taps = p->kernel[0] * p->kernel[1];
