@@ -353,6 +353,9 @@ test_maxpool (void)
       check_pool (rand, 3, 2, (int[]) { 2, 2, 2, 2 }, FALSE, 1, 2, 7, 8, kind);
       check_pool (rand, 2, 2, (int[]) { 0, 0, 0, 0 }, FALSE, 1, 3, 224, 224, kind);
       check_pool (rand, 3, 2, (int[]) { 0, 0, 0, 0 }, TRUE, 1, 3, 55, 55, kind);
+      /* many small planes: shared out over the threads in chunks of planes */
+      check_pool (rand, 3, 2, (int[]) { 0, 0, 0, 0 }, FALSE, 2, 40, 27, 27, kind);
+      check_pool (rand, 2, 3, (int[]) { 0, 1, 1, 0 }, TRUE, 3, 50, 20, 19, kind);
     }
   g_assert_cmpint (cases, >, 500);
 }

@@ -3,6 +3,7 @@
 
 #include "ops-common.h"
 #include "lens-vec4.h"
+#include "parallel.h"
 
 #include <float.h>
 
@@ -314,6 +315,61 @@ maxpool_stride2 (const LensOpParams *p,
     }
 }
 
+/* The planes of a max pooling, shared out over the threads */
+typedef struct
+{
+  const LensOpParams *p;
+  const float        *x;
+  float              *y;
+  int32_t            *sw;
+  int64_t            *indices;
+  int64_t             nc, h, w, oh, ow, chunk;
+} MaxPool;
+
+#define MAXPOOL_CHUNK_OUTPUTS 8192   /* outputs per work item, at least */
+
+/* planes [item * chunk, ...) */
+static void
+maxpool_item (gpointer data,
+              int64_t  item)
+{
+  const MaxPool *mp = data;
+  const LensOpParams *p = mp->p;
+  int64_t nc0 = item * mp->chunk, count = MIN (mp->chunk, mp->nc - nc0);
+  int64_t in_plane = mp->h * mp->w, out_plane = mp->oh * mp->ow;
+  const float *x = mp->x + nc0 * in_plane;
+  float *y = mp->y + nc0 * out_plane;
+  int32_t *sw = mp->sw != NULL ? mp->sw + nc0 * out_plane : NULL;
+  int64_t *indices = mp->indices != NULL ? mp->indices + nc0 * out_plane : NULL;
+  int64_t h = mp->h, w = mp->w, oh = mp->oh, ow = mp->ow;
+  gboolean square_s2;
+
+  square_s2 = p->kernel[0] == p->kernel[1] && p->strides[0] == 2 && p->strides[1] == 2
+              && p->dilations[0] == 1 && p->dilations[1] == 1;
+  if (square_s2 && p->kernel[0] == 2)
+    maxpool_stride2 (p, 2, x, y, sw, indices, count, h, w, oh, ow);
+  else if (square_s2 && p->kernel[0] == 3)
+    maxpool_stride2 (p, 3, x, y, sw, indices, count, h, w, oh, ow);
+  else
+    for (int64_t nc = 0; nc < count; nc++)
+      {
+        const float *plane = x + nc * in_plane;
+
+        for (int64_t yy = 0; yy < oh; yy++)
+          for (int64_t xx = 0; xx < ow; xx++)
+            {
+              float v;
+              int64_t arg = pool_window (p, plane, h, w, yy, xx, &v);
+              pool_store (y, sw, indices, (nc * oh + yy) * ow + xx, nc * in_plane, v, arg);
+            }
+      }
+  /* the optional Indices output counts over all of N x C planes */
+  if (indices != NULL && nc0 > 0)
+    for (int64_t i = 0; i < count * out_plane; i++)
+      if (indices[i] >= 0)
+        indices[i] += nc0 * in_plane;
+}
+
 /* x [N,C,H,W] -> y [N,C,OH,OW], switches [N,C,OH,OW] (flat index in the H*W plane) */
 void
 lens_maxpool_forward (const LensNode    *node,
@@ -321,40 +377,15 @@ lens_maxpool_forward (const LensNode    *node,
                       LensTensor       **out,
                       const LensExec    *exec)
 {
-  const LensOpParams *p = &node->p;
-  const float *x = in[0]->data;
-  float *y = out[0]->data;
-  int64_t *indices = node->n_outputs > 1 ? out[1]->data : NULL;
-  int32_t *sw = exec->switches;
-  int64_t n, c, h, w, oh, ow;
-  gboolean square_s2;
+  MaxPool mp = { &node->p, in[0]->data, out[0]->data, exec->switches,
+                 node->n_outputs > 1 ? out[1]->data : NULL };
+  int64_t n, c;
 
-  lens_nchw (&in[0]->shape, &n, &c, &h, &w);
-  lens_nchw (&out[0]->shape, &n, &c, &oh, &ow);
-  square_s2 = p->kernel[0] == p->kernel[1] && p->strides[0] == 2 && p->strides[1] == 2
-              && p->dilations[0] == 1 && p->dilations[1] == 1;
-  if (square_s2 && p->kernel[0] == 2)
-    {
-      maxpool_stride2 (p, 2, x, y, sw, indices, n * c, h, w, oh, ow);
-      return;
-    }
-  if (square_s2 && p->kernel[0] == 3)
-    {
-      maxpool_stride2 (p, 3, x, y, sw, indices, n * c, h, w, oh, ow);
-      return;
-    }
-  for (int64_t nc = 0; nc < n * c; nc++)
-    {
-      const float *plane = x + nc * h * w;
-
-      for (int64_t yy = 0; yy < oh; yy++)
-        for (int64_t xx = 0; xx < ow; xx++)
-          {
-            float v;
-            int64_t arg = pool_window (p, plane, h, w, yy, xx, &v);
-            pool_store (y, sw, indices, (nc * oh + yy) * ow + xx, nc * h * w, v, arg);
-          }
-    }
+  lens_nchw (&in[0]->shape, &n, &c, &mp.h, &mp.w);
+  lens_nchw (&out[0]->shape, &n, &c, &mp.oh, &mp.ow);
+  mp.nc = n * c;
+  mp.chunk = MAX ((int64_t) 1, MAXPOOL_CHUNK_OUTPUTS / MAX ((int64_t) 1, mp.oh * mp.ow));
+  lens_parallel_run (maxpool_item, &mp, (mp.nc + mp.chunk - 1) / mp.chunk);
 }
 
 void
