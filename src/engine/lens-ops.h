@@ -156,7 +156,15 @@ typedef struct
 {
   float   *workspace;
   int32_t *switches;           /* MaxPool only */
+  /* Conv only, may be NULL: also write ReLU of the output here (the
+   * trace fuses a Conv with the ReLU that follows it) */
+  float   *relu_out;
 } LensExec;
+
+/* y = x > 0 ? x : +0 for n floats (NaN and -0 give +0); x == y is fine */
+void lens_relu_floats (const float *x,
+                       float       *y,
+                       gsize        n);
 
 typedef gboolean (*LensOpSetup)    (LensNode          *node,
                                     const LensAttrs   *attrs,

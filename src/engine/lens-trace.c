@@ -13,6 +13,9 @@ struct _LensTrace
   LensTensor **values;     /* per value: owned activation or borrowed constant view */
   int32_t    **switches;   /* per layer: MaxPool switches (owned) or NULL */
   float       *workspace;
+  /* per layer: the output value of the ReLU layer that follows and reads
+   * this Conv's output, which the Conv writes as well; -1 otherwise */
+  int         *fused_relu;
 };
 
 static LensShape
@@ -24,6 +27,15 @@ batched (const LensShape *shape,
   if (s.ndim > 0)
     s.dims[0] *= batch;
   return s;
+}
+
+/* LENS_FUSE_RELU=0 runs every ReLU layer on its own (for comparison) */
+static gboolean
+fuse_relu_enabled (void)
+{
+  const char *env = g_getenv ("LENS_FUSE_RELU");
+
+  return env == NULL || !g_str_equal (env, "0");
 }
 
 LensTrace *
@@ -53,6 +65,7 @@ lens_trace_new (LensNet  *net,
   trace->batch = batch;
   trace->values = g_new0 (LensTensor *, net->values->len);
   trace->switches = g_new0 (int32_t *, MAX (1, net->layers->len));
+  trace->fused_relu = g_new (int, MAX (1, net->layers->len));
 
   for (guint i = 0; i < net->values->len; i++)
     {
@@ -72,7 +85,12 @@ lens_trace_new (LensNet  *net,
   for (guint l = 0; l < net->layers->len; l++)
     {
       LensNode *node = lens_net_layer_node (net, l);
+      LensNode *next = l + 1 < net->layers->len ? lens_net_layer_node (net, l + 1) : NULL;
 
+      trace->fused_relu[l] = -1;
+      if (node->op == LENS_OP_CONV && next != NULL && next->op == LENS_OP_RELU &&
+          next->n_inputs == 1 && next->inputs[0] == node->outputs[0] && fuse_relu_enabled ())
+        trace->fused_relu[l] = next->outputs[0];
       if (node->op == LENS_OP_MAXPOOL)
         {
           gsize n = lens_tensor_numel (trace->values[node->outputs[0]]);
@@ -112,6 +130,7 @@ lens_trace_free (LensTrace *trace)
     }
   g_free (trace->values);
   g_free (trace->switches);
+  g_free (trace->fused_relu);
   lens_aligned_free (trace->workspace);
   g_free (trace);
 }
@@ -181,7 +200,7 @@ lens_trace_run_timed (LensTrace    *trace,
     {
       LensNode *node = lens_net_layer_node (net, l);
       const LensOpClass *klass = lens_op_class (node->op);
-      LensExec exec = { trace->workspace, trace->switches[l] };
+      LensExec exec = { trace->workspace, trace->switches[l], NULL };
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
@@ -194,6 +213,8 @@ lens_trace_run_timed (LensTrace    *trace,
         ins[i] = node->inputs[i] >= 0 ? trace->values[node->inputs[i]] : NULL;
       for (int o = 0; o < node->n_outputs; o++)
         outs[o] = trace->values[node->outputs[o]];
+      if (trace->fused_relu[l] >= 0)
+        exec.relu_out = trace->values[trace->fused_relu[l]]->data;
       if (layer_seconds != NULL)
         {
           gint64 start = g_get_monotonic_time ();
@@ -203,6 +224,9 @@ lens_trace_run_timed (LensTrace    *trace,
         }
       else
         klass->forward (node, ins, outs, &exec);
+      /* the ReLU that follows is done */
+      if (trace->fused_relu[l] >= 0)
+        l++;
     }
   return TRUE;
 }

@@ -6,7 +6,8 @@
  *   -> Relu 'relu1' -> relu1_out -> MaxPool 'pool1' (2x2 / 2) -> pool1_out
  *   -> Reshape 'flatten' (shape from Constant 'shape_const' = [-1,128])
  *   -> flat_out -> Gemm 'fc' (128 -> 10, transB, bias) -> logits
- * Expected activations, switches and logits come from NumPy. */
+ * Expected activations, switches and logits come from NumPy.  The trace
+ * writes relu1_out inside the Conv (fused), so its check covers that. */
 #include <math.h>
 #include <string.h>
 

@@ -78,7 +78,7 @@ typedef struct
   /* data */
   const LensOpParams *p;
   const float *x, *wt, *bias;
-  float *y, *ws;
+  float *y, *ry, *ws;           /* ry: ReLU of y, or NULL */
 } Conv;
 
 gboolean
@@ -348,15 +348,39 @@ tile_any (const Conv  *cv,
     }
 }
 
+/* dst[i] = src[i] > 0 ? src[i] : +0, as lens_relu_floats () */
+__attribute__ ((target ("avx512f"))) static void
+relu_run (const float *src,
+          float       *dst,
+          int64_t      n)
+{
+  const __m512 zero = _mm512_setzero_ps ();
+  int64_t i = 0;
+
+  for (; i + VEC <= n; i += VEC)
+    {
+      __m512 v = _mm512_loadu_ps (src + i);
+      _mm512_storeu_ps (dst + i, _mm512_maskz_mov_ps (_mm512_cmp_ps_mask (v, zero, _CMP_GT_OQ), v));
+    }
+  if (i < n)
+    {
+      __mmask16 tail = (__mmask16) ((1u << (n - i)) - 1);
+      __m512 v = _mm512_maskz_loadu_ps (tail, src + i);
+      _mm512_mask_storeu_ps (dst + i, tail,
+                             _mm512_maskz_mov_ps (_mm512_cmp_ps_mask (v, zero, _CMP_GT_OQ), v));
+    }
+}
+
 /* Copies the real pixels of a tile (flat positions [p0, p1)) to the
- * output planes yo[o * oh * ow]. */
+ * output planes yo[o * oh * ow], and their ReLU to ro (if not NULL). */
 static void
 tile_store (const Conv  *cv,
             const float *tile,
             int          ocb,
             int64_t      p0,
             int64_t      p1,
-            float       *yo)
+            float       *yo,
+            float       *ro)
 {
   int64_t plane_out = cv->oh * cv->ow;
 
@@ -372,6 +396,9 @@ tile_store (const Conv  *cv,
           for (int o = 0; o < ocb; o++)
             memcpy (yo + o * plane_out + row * cv->ow + col, tile + o * TILE + (pos - p0),
                     sizeof (float) * len);
+          if (ro != NULL)
+            for (int o = 0; o < ocb; o++)
+              relu_run (tile + o * TILE + (pos - p0), ro + o * plane_out + row * cv->ow + col, len);
         }
       pos += run;
     }
@@ -397,13 +424,14 @@ compute_item (gpointer data,
       const float *w = cv->wt + oc * cv->cg * cv->n_taps;
       const float *b = cv->bias != NULL ? cv->bias + oc : NULL;
       float *yo = cv->y + oc * cv->oh * cv->ow;
+      float *ro = cv->ry != NULL ? cv->ry + oc * cv->oh * cv->ow : NULL;
 
       for (int64_t f = f0; f < f1; f += TILE)
         {
           int64_t f_end = MIN (f + TILE, f1);
 
           tile_any (cv, xs + f, w, b, ocb, (int) ((f_end - f + VEC - 1) / VEC), tile);
-          tile_store (cv, tile, ocb, f, f_end, yo);
+          tile_store (cv, tile, ocb, f, f_end, yo, ro);
         }
     }
 }
@@ -449,6 +477,7 @@ lens_conv_direct_forward (const LensOpParams *p,
                           const float        *wt,
                           const float        *bias,
                           float              *y,
+                          float              *relu_y,
                           int64_t             n,
                           int64_t             c,
                           int64_t             h,
@@ -502,6 +531,7 @@ lens_conv_direct_forward (const LensOpParams *p,
     {
       cv->x = x + b * c * h * w;
       cv->y = y + b * m * oh * ow;
+      cv->ry = relu_y != NULL ? relu_y + b * m * oh * ow : NULL;
       lens_parallel_run (stage_item, cv, (c + cv->stage_chunk - 1) / cv->stage_chunk);
       lens_parallel_run (compute_item, cv, cv->g * cv->n_bands * cv->n_chunks);
     }

@@ -22,13 +22,15 @@ gsize    lens_conv_direct_workspace (const LensOpParams *p,
 
 /* x [N,C,H,W] w [M,C/g,KH,KW] b [M] -> y [N,M,OH,OW] for a node the
  * kernel can run (lens_conv_direct_usable), with a workspace of
- * lens_conv_direct_workspace () floats.  Splits the work over
+ * lens_conv_direct_workspace () floats; relu_y (may be NULL) gets
+ * lens_relu_floats () of y as well.  Splits the work over
  * lens_get_threads () threads. */
 void     lens_conv_direct_forward   (const LensOpParams *p,
                                      const float        *x,
                                      const float        *wt,
                                      const float        *bias,
                                      float              *y,
+                                     float              *relu_y,
                                      int64_t             n,
                                      int64_t             c,
                                      int64_t             h,

@@ -320,7 +320,8 @@ lens_conv_forward (const LensNode    *node,
       gsize dws = lens_conv_direct_workspace (p, c, h, w, m);
       if (dws != 0 && dws <= node->workspace_floats)
         {
-          lens_conv_direct_forward (p, x, wt, bias, y, n, c, h, w, m, oh, ow, exec->workspace);
+          lens_conv_direct_forward (p, x, wt, bias, y, exec->relu_out, n, c, h, w, m, oh, ow,
+                                    exec->workspace);
           return;
         }
     }
@@ -361,6 +362,8 @@ lens_conv_forward (const LensNode    *node,
                 row[i] += bv;
             }
       }
+  if (exec->relu_out != NULL)
+    lens_relu_floats (y, exec->relu_out, (gsize) (n * m * plane));
 }
 
 /* Naive direct convolution, for tests against the fast path. */

@@ -39,10 +39,10 @@ lens_unary_setup (LensNode          *node,
 
 /* y = x > 0 ? x : +0, so NaN and -0 both give +0 (the compare is false
  * for them) -- the same as the scalar form, bit for bit.  x == y is fine. */
-static void
-relu_forward (const float *x,
-              float       *y,
-              gsize        n)
+void
+lens_relu_floats (const float *x,
+                  float       *y,
+                  gsize        n)
 {
   const LensV4f zero = { 0 };
   gsize i = 0;
@@ -90,7 +90,7 @@ lens_unary_forward (const LensNode    *node,
   switch (node->op)
     {
     case LENS_OP_RELU:
-      relu_forward (x, y, n);
+      lens_relu_floats (x, y, n);
       break;
     case LENS_OP_LEAKYRELU:
       leaky_relu_forward (node->p.alpha, x, y, n);
