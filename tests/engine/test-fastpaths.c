@@ -11,7 +11,10 @@
  * that leave partial tiles, with strides 2 to 4 (split into phases) and
  * with rows that share their padding,
  * and its helper threads take the priority of the thread that asks (the
- * window lowers its engine thread's). */
+ * window lowers its engine thread's).  The batch-1 Gemm against weights
+ * stored [N,K] (the classifier layers) runs its own row kernel: row
+ * counts and lengths that leave partial blocks, alpha, beta and every
+ * bias shape. */
 #include <math.h>
 #include <string.h>
 #ifdef __linux__
@@ -451,6 +454,56 @@ test_conv_layouts (void)
     g_assert_cmpint (checked, ==, 2 * (int) G_N_ELEMENTS (cases));
 }
 
+/* ---- batch-1 Gemm, B [N,K] (row kernel) ---- */
+
+static void
+test_gemm_rows (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (2718);
+  /* K: below one vector, a vector and a bit, long; N: partial groups of 8
+   * and partial blocks of rows */
+  const int ks[] = { 5, 16, 37, 1000 };
+  const int ns[] = { 1, 7, 8, 33, 70, 257 };
+  int cases = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ks); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (ns); j++)
+      for (int variant = 0; variant < 4; variant++)
+        {
+          int k = ks[i], n = ns[j];
+          /* variant 0: plain with a bias [N]; 1: alpha, beta, bias [1,N];
+           * 2: no bias; 3: A stored transposed ([K,1], transA) */
+          g_autoptr (LensTensor) a = random_tensor (rand, 2, variant == 3
+                                                                ? (int64_t[]) { k, 1 }
+                                                                : (int64_t[]) { 1, k });
+          g_autoptr (LensTensor) b = random_tensor (rand, 2, (int64_t[]) { n, k });
+          g_autoptr (LensTensor) c = random_tensor (rand, variant == 1 ? 2 : 1,
+                                                    variant == 1 ? (int64_t[]) { 1, n }
+                                                                 : (int64_t[]) { n });
+          g_autoptr (GError) error = NULL;
+          Attrs at = { 0 };
+          Run r;
+
+          attr_int (&at, "transB", 1);
+          if (variant == 1)
+            {
+              attr_float (&at, "alpha", 0.75f);
+              attr_float (&at, "beta", -1.5f);
+            }
+          if (variant == 3)
+            attr_int (&at, "transA", 1);
+          if (!run_op (&r, LENS_OP_GEMM, &at, (LensTensor *[]) { a, b, variant == 2 ? NULL : c },
+                       variant == 2 ? 2 : 3, &error))
+            g_error ("gemm k=%d n=%d variant %d: %s", k, n, variant, error->message);
+          g_assert_cmpint (r.fast->shape.dims[0], ==, 1);
+          g_assert_cmpint (r.fast->shape.dims[1], ==, n);
+          assert_close (r.fast, r.ref, "batch-1 gemm");
+          run_clear (&r);
+          cases++;
+        }
+  g_assert_cmpint (cases, ==, 96);
+}
+
 #ifdef __linux__
 /* The nice values of this process's GLib pool threads (not the spawner). */
 static GArray *
@@ -551,6 +604,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fastpaths/maxpool", test_maxpool);
   g_test_add_func ("/engine/fastpaths/conv-partial-tiles", test_conv_partial_tiles);
   g_test_add_func ("/engine/fastpaths/conv-layouts", test_conv_layouts);
+  g_test_add_func ("/engine/fastpaths/gemm-rows", test_gemm_rows);
   g_test_add_func ("/engine/fastpaths/conv-helper-priority", test_conv_helper_priority);
   return g_test_run ();
 }
