@@ -67,6 +67,8 @@ struct _LensOccluder
                                   * weights are borrowed from the occluder */
   gboolean           split;      /* a query in progress may split layers (BLAS is
                                   * on one thread meanwhile) */
+  int                split_threads; /* the thread count before, for the kernels
+                                     * that share work themselves (whole layers) */
   gboolean           helper_failed;
   LensOccludeHelper *helper;     /* the second thread of split queries, or NULL */
 };

@@ -706,6 +706,9 @@ run_layer (LensOccluder *occ,
       goto out;
   }
   outs[0] = po->data;
+  /* a whole layer of a split query (the dense layers after the first):
+   * BLAS stays on one thread, the engine's own kernels may use them all */
+  exec.threads = occ->split ? occ->split_threads : 0;
   klass->forward (&tmp, ins, outs, &exec);
   ok = TRUE;
 
@@ -834,6 +837,7 @@ lens_occluder_query (LensOccluder       *occ,
   g_return_val_if_fail (!occ->worker, FALSE);
   /* split the large layers over two threads ourselves (lens-occlude-split.c) */
   occ->split = blas_threads > 1 && !occ->opts.full && occ->opts.split >= 0;
+  occ->split_threads = blas_threads;
   if (occ->split)
     lens_set_threads (1);
   ok = lens_occlude_run_batch (occ, &x, &y, 1, out, error);

@@ -159,6 +159,9 @@ typedef struct
   /* Conv only, may be NULL: also write ReLU of the output here (the
    * trace fuses a Conv with the ReLU that follows it) */
   float   *relu_out;
+  /* > 0: the kernels' own threads to use (lens_parallel_run_n) instead of
+   * lens_get_threads (), e.g. while a query keeps BLAS on one thread */
+  int      threads;
 } LensExec;
 
 /* y = x > 0 ? x : +0 for n floats (NaN and -0 give +0); x == y is fine */

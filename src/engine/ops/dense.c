@@ -184,7 +184,7 @@ lens_gemm_forward (const LensNode    *node,
       /* one row of A: its elements are contiguous whether or not transA */
       if (!has_c)
         memset (y, 0, sizeof (float) * (gsize) n);
-      lens_parallel_run (row_dot_block, &d, (n + ROW_BLOCK - 1) / ROW_BLOCK);
+      lens_parallel_run_n (row_dot_block, &d, (n + ROW_BLOCK - 1) / ROW_BLOCK, exec->threads);
       return;
     }
   lens_blas_sgemm (p->trans_a, p->trans_b, (int) m, (int) n, (int) k, p->alpha,

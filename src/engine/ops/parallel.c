@@ -96,8 +96,17 @@ lens_parallel_run (LensItemFunc func,
                    gpointer     data,
                    int64_t      n_items)
 {
+  lens_parallel_run_n (func, data, n_items, 0);
+}
+
+void
+lens_parallel_run_n (LensItemFunc func,
+                     gpointer     data,
+                     int64_t      n_items,
+                     int          want)
+{
   static GOnce once = G_ONCE_INIT;
-  int threads = (int) MIN ((int64_t) lens_get_threads (), n_items);
+  int threads = (int) MIN ((int64_t) (want > 0 ? want : lens_get_threads ()), n_items);
   GThreadPool *pool;
   Job job = { func, data, n_items, 0, 0 };
 
