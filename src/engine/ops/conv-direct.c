@@ -44,6 +44,8 @@
 #define MAX_TAPS   256             /* larger kernels use im2col */
 #define MAX_STRIDE 4               /* larger strides use im2col */
 #define MAX_SEGS   (MAX_STRIDE * MAX_STRIDE)
+#define MAX_FLAT_TAPS 1024         /* see flatten_taps () */
+#define FLAT_MAX_CHANNELS 4
 
 /* ---- geometry ---- */
 
@@ -75,6 +77,8 @@ typedef struct
   int     n_segs;
   Segment segs[MAX_SEGS];
   int64_t offs[MAX_TAPS];       /* the segments' taps, one after the other */
+  int64_t cg_loop;              /* channels the kernel loops over (1 when flat) */
+  int64_t flat_offs[MAX_FLAT_TAPS];
   /* data */
   const LensOpParams *p;
   const float *x, *wt, *bias;
@@ -315,7 +319,7 @@ tile_kernel (const float   *xs,
  * each combination compiled with its loops unrolled. */
 #define TILE_CASE(o, v)                                                         \
   case (o) * 8 + (v):                                                           \
-    tile_kernel (xs, cv->plane, cv->cg, cv->segs, cv->n_segs, w, ws, bias, (o), \
+    tile_kernel (xs, cv->plane, cv->cg_loop, cv->segs, cv->n_segs, w, ws, bias, (o), \
                  (v), (v) + 1 + cv->row_extra, tile);                           \
     break
 #define TILE_CASES(o)                                                           \
@@ -470,6 +474,29 @@ plan_segments (Conv *cv)
       }
 }
 
+/* With few input channels (an RGB or gray first layer, whose strided
+ * phases make up to 48 short channels of 2-9 taps), the loops over
+ * segments and channels cost more than their few taps: every (segment,
+ * channel, tap) becomes one tap of a single segment instead, its offset
+ * taken from the start of the group's planes.  The weights are already in
+ * that order ([segment][channel][tap] per output channel). */
+static void
+flatten_taps (Conv *cv)
+{
+  int64_t n = 0;
+
+  cv->cg_loop = cv->cg;
+  if (cv->cg > FLAT_MAX_CHANNELS || cv->cg * cv->n_taps > MAX_FLAT_TAPS)
+    return;
+  for (int sg = 0; sg < cv->n_segs; sg++)
+    for (int64_t ch = 0; ch < cv->cg; ch++)
+      for (int t = 0; t < cv->segs[sg].n_taps; t++)
+        cv->flat_offs[n++] = cv->segs[sg].x_off + ch * cv->plane + cv->segs[sg].offs[t];
+  cv->segs[0] = (Segment) { 0, cv->flat_offs, (int) n, 0, 1, 0 };
+  cv->n_segs = 1;
+  cv->cg_loop = 1;
+}
+
 /* x [N,C,H,W] w [M,C/g,KH,KW] b [M] -> y [N,M,OH,OW] */
 void
 lens_conv_direct_forward (const LensOpParams *p,
@@ -526,6 +553,8 @@ lens_conv_direct_forward (const LensOpParams *p,
       regroup_weights (cv, wt, regrouped);
       cv->wt = regrouped;
     }
+  /* after the regrouping, which reads the segments' own taps */
+  flatten_taps (cv);
 
   for (int64_t b = 0; b < n; b++)
     {
