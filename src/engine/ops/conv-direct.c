@@ -276,38 +276,38 @@ tile_kernel (const float   *xs,
         acc[o][j] = b;
     }
   for (int sg = 0; sg < n_segs; sg++)
-  for (int64_t ch = 0; ch < cg; ch++)
-    {
-      const int64_t *offs = segs[sg].offs;
-      int n_taps = segs[sg].n_taps, n_rows = segs[sg].n_rows, row_step = segs[sg].row_step;
-      const float *xc = xs + segs[sg].x_off + ch * plane;
-      const float *wc = w0 + segs[sg].w_off + ch * n_taps;
+    for (int64_t ch = 0; ch < cg; ch++)
+      {
+        const int64_t *offs = segs[sg].offs;
+        int n_taps = segs[sg].n_taps, n_rows = segs[sg].n_rows, row_step = segs[sg].row_step;
+        const float *xc = xs + segs[sg].x_off + ch * plane;
+        const float *wc = w0 + segs[sg].w_off + ch * n_taps;
 
-      /* the next channel's planes are a page or more away, beyond what
-       * the hardware prefetcher follows: fetch its rows into L1 now */
-      for (int r = 0; r < n_rows; r++)
-        for (int l = 0; l < row_lines; l++)
-          _mm_prefetch ((const char *) (xc + PREFETCH_AHEAD * plane + offs[r * row_step]) + 64 * l,
-                        _MM_HINT_T0);
+        /* the next channel's planes are a page or more away, beyond what
+         * the hardware prefetcher follows: fetch its rows into L1 now */
+        for (int r = 0; r < n_rows; r++)
+          for (int l = 0; l < row_lines; l++)
+            _mm_prefetch ((const char *) (xc + PREFETCH_AHEAD * plane + offs[r * row_step]) + 64 * l,
+                          _MM_HINT_T0);
 
-      for (int t = 0; t < n_taps; t++)
-        {
-          const float *xp = xc + offs[t];
-          __m512 v[NV];
+        for (int t = 0; t < n_taps; t++)
+          {
+            const float *xp = xc + offs[t];
+            __m512 v[NV];
 
 #pragma GCC unroll 8
-          for (int j = 0; j < nv; j++)
-            v[j] = _mm512_loadu_ps (xp + j * VEC);
+            for (int j = 0; j < nv; j++)
+              v[j] = _mm512_loadu_ps (xp + j * VEC);
 #pragma GCC unroll 8
-          for (int o = 0; o < ocb; o++)
-            {
-              __m512 wb = _mm512_set1_ps (wc[o * wstride + t]);
+            for (int o = 0; o < ocb; o++)
+              {
+                __m512 wb = _mm512_set1_ps (wc[o * wstride + t]);
 #pragma GCC unroll 8
-              for (int j = 0; j < nv; j++)
-                acc[o][j] = _mm512_fmadd_ps (v[j], wb, acc[o][j]);
-            }
-        }
-    }
+                for (int j = 0; j < nv; j++)
+                  acc[o][j] = _mm512_fmadd_ps (v[j], wb, acc[o][j]);
+              }
+          }
+      }
 #pragma GCC unroll 8
   for (int o = 0; o < ocb; o++)
 #pragma GCC unroll 8
