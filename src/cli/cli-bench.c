@@ -173,10 +173,7 @@ bench (LensNet    *net,
           for (guint l = 0; l < n_layers; l++)
             {
               json_builder_begin_object (builder);
-              json_builder_set_member_name (builder, "name");
-              lens_cli_json_add_string (builder, lens_net_layer_get_name (net, l));
-              json_builder_set_member_name (builder, "op");
-              lens_cli_json_add_string (builder, lens_net_layer_get_op (net, l));
+              lens_cli_json_add_layer (builder, net, l);
               json_builder_set_member_name (builder, "median_ms");
               json_builder_add_double_value (builder, layer_ms[l]);
               json_builder_end_object (builder);

@@ -329,6 +329,17 @@ lens_cli_json_add_string (JsonBuilder *builder,
 }
 
 void
+lens_cli_json_add_layer (JsonBuilder *builder,
+                         const LensNet *net,
+                         guint          layer)
+{
+  json_builder_set_member_name (builder, "name");
+  lens_cli_json_add_string (builder, lens_net_layer_get_name (net, layer));
+  json_builder_set_member_name (builder, "op");
+  lens_cli_json_add_string (builder, lens_net_layer_get_op (net, layer));
+}
+
+void
 lens_cli_json_add_shape (JsonBuilder     *builder,
                          const LensShape *shape)
 {

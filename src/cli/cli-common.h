@@ -144,6 +144,10 @@ void                lens_cli_json_add_string (JsonBuilder     *builder,
                                               const char      *text);
 void                lens_cli_json_add_shape  (JsonBuilder     *builder,
                                               const LensShape *shape);
+/* Adds the members "name" and "op" of layer @layer (in an open object). */
+void                lens_cli_json_add_layer  (JsonBuilder     *builder,
+                                              const LensNet   *net,
+                                              guint            layer);
 /* Prints the builder's root on stdout followed by a newline. */
 void                lens_cli_json_print      (JsonBuilder *builder,
                                               gboolean     pretty);

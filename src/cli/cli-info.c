@@ -75,10 +75,7 @@ print_json (const LensNet *net,
       total_flops += flops;
 
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "name");
-      lens_cli_json_add_string (builder, lens_net_layer_get_name (net, i));
-      json_builder_set_member_name (builder, "op");
-      lens_cli_json_add_string (builder, lens_net_layer_get_op (net, i));
+      lens_cli_json_add_layer (builder, net, i);
       json_builder_set_member_name (builder, "output_shape");
       lens_cli_json_add_shape (builder, layer_shape (net, i));
       json_builder_set_member_name (builder, "params");

@@ -326,9 +326,7 @@ have_avx512 (void)
 {
   static gint known = -1;
 
-  if (g_atomic_int_get (&known) < 0)
-    g_atomic_int_set (&known, lens_cpu_avx512 ("LENS_OCCLUDE_AVX512") ? 1 : 0);
-  return g_atomic_int_get (&known) == 1;
+  return lens_cpu_avx512_once (&known, "LENS_OCCLUDE_AVX512");
 }
 
 static void

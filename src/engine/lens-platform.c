@@ -18,6 +18,15 @@ lens_cpu_avx512 (const char *switch_env)
   return __builtin_cpu_supports ("avx512f") && !(env != NULL && strcmp (env, "0") == 0);
 }
 
+gboolean
+lens_cpu_avx512_once (gint       *cache,
+                      const char *switch_env)
+{
+  if (g_atomic_int_get (cache) < 0)
+    g_atomic_int_set (cache, lens_cpu_avx512 (switch_env) ? 1 : 0);
+  return g_atomic_int_get (cache) == 1;
+}
+
 int
 lens_thread_get_nice (void)
 {

@@ -7,8 +7,12 @@
 G_BEGIN_DECLS
 
 /* Whether the CPU has AVX-512F and the environment variable `switch_env`
- * (e.g. "LENS_CONV_DIRECT") is not "0".  Not cached: callers keep it. */
+ * (e.g. "LENS_CONV_DIRECT") is not "0".  Not cached. */
 gboolean lens_cpu_avx512      (const char *switch_env);
+/* The same, asked once: *cache starts at -1 and keeps the answer (1 or 0);
+ * safe to call from any thread. */
+gboolean lens_cpu_avx512_once (gint       *cache,
+                               const char *switch_env);
 
 /* The calling thread's nice value (Linux keeps one per thread); 0 where it
  * cannot be read or threads have none. */

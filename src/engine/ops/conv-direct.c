@@ -96,9 +96,7 @@ lens_conv_direct_usable (const LensOpParams *p)
       return FALSE;
   if (p->kernel[0] * p->kernel[1] > MAX_TAPS)
     return FALSE;
-  if (g_atomic_int_get (&enabled) < 0)
-    g_atomic_int_set (&enabled, lens_cpu_avx512 ("LENS_CONV_DIRECT") ? 1 : 0);
-  return g_atomic_int_get (&enabled) == 1;
+  return lens_cpu_avx512_once (&enabled, "LENS_CONV_DIRECT");
 }
 
 static inline int64_t

@@ -157,9 +157,7 @@ row_dot_usable (void)
 {
   static gint enabled = -1;
 
-  if (g_atomic_int_get (&enabled) < 0)
-    g_atomic_int_set (&enabled, lens_cpu_avx512 ("LENS_GEMV_AVX512") ? 1 : 0);
-  return g_atomic_int_get (&enabled) == 1;
+  return lens_cpu_avx512_once (&enabled, "LENS_GEMV_AVX512");
 }
 
 /* a [M,K] b [K,N] c [M,N]~ -> y [M,N] */

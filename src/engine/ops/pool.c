@@ -240,7 +240,9 @@ pool_store (float   *y,
  * the pooling of the usual CNNs): windows wholly inside the plane take
  * the branch-free scans, four outputs at a time and then one by one, the
  * border ones (padding, ceil_mode) the general one.  Values and switches
- * are the same as pool_window ()'s, bit for bit (test-fastpaths.c). */
+ * are the same as pool_window ()'s, bit for bit (test-fastpaths.c).
+ * Planes [0, nc_count) of x are planes nc0 + ... of the whole input, which
+ * the optional Indices count over. */
 static inline __attribute__ ((always_inline)) void
 maxpool_stride2 (const LensOpParams *p,
                  int                 k,
@@ -248,6 +250,7 @@ maxpool_stride2 (const LensOpParams *p,
                  float              *y,
                  int32_t            *sw,
                  int64_t            *indices,
+                 int64_t             nc0,
                  int64_t             nc_count,
                  int64_t             h,
                  int64_t             w,
@@ -277,14 +280,14 @@ maxpool_stride2 (const LensOpParams *p,
               for (xx = 0; xx < ow; xx++)
                 {
                   arg = pool_window (p, plane, h, w, yy, xx, &v);
-                  pool_store (y, sw, indices, o + xx, nc * h * w, v, arg);
+                  pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
                 }
               continue;
             }
           for (xx = 0; xx < x_lo; xx++)
             {
               arg = pool_window (p, plane, h, w, yy, xx, &v);
-              pool_store (y, sw, indices, o + xx, nc * h * w, v, arg);
+              pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
             }
           xx = x_lo;
           if (h * w <= G_MAXINT32)
@@ -299,17 +302,17 @@ maxpool_stride2 (const LensOpParams *p,
                   v4i_store (sw + o + xx, arg4);
                 if (indices != NULL)
                   for (int t = 0; t < V4; t++)
-                    indices[o + xx + t] = nc * h * w + arg4[t];
+                    indices[o + xx + t] = (nc0 + nc) * h * w + arg4[t];
               }
           for (; xx < x_hi; xx++)
             {
               arg = pool_window_inside (plane, w, y0 * w + xx * 2 - pad_l, k, &v);
-              pool_store (y, sw, indices, o + xx, nc * h * w, v, arg);
+              pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
             }
           for (xx = x_hi; xx < ow; xx++)
             {
               arg = pool_window (p, plane, h, w, yy, xx, &v);
-              pool_store (y, sw, indices, o + xx, nc * h * w, v, arg);
+              pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
             }
         }
     }
@@ -347,9 +350,9 @@ maxpool_item (gpointer data,
   square_s2 = p->kernel[0] == p->kernel[1] && p->strides[0] == 2 && p->strides[1] == 2
               && p->dilations[0] == 1 && p->dilations[1] == 1;
   if (square_s2 && p->kernel[0] == 2)
-    maxpool_stride2 (p, 2, x, y, sw, indices, count, h, w, oh, ow);
+    maxpool_stride2 (p, 2, x, y, sw, indices, nc0, count, h, w, oh, ow);
   else if (square_s2 && p->kernel[0] == 3)
-    maxpool_stride2 (p, 3, x, y, sw, indices, count, h, w, oh, ow);
+    maxpool_stride2 (p, 3, x, y, sw, indices, nc0, count, h, w, oh, ow);
   else
     for (int64_t nc = 0; nc < count; nc++)
       {
@@ -360,14 +363,9 @@ maxpool_item (gpointer data,
             {
               float v;
               int64_t arg = pool_window (p, plane, h, w, yy, xx, &v);
-              pool_store (y, sw, indices, (nc * oh + yy) * ow + xx, nc * in_plane, v, arg);
+              pool_store (y, sw, indices, (nc * oh + yy) * ow + xx, (nc0 + nc) * in_plane, v, arg);
             }
       }
-  /* the optional Indices output counts over all of N x C planes */
-  if (indices != NULL && nc0 > 0)
-    for (int64_t i = 0; i < count * out_plane; i++)
-      if (indices[i] >= 0)
-        indices[i] += nc0 * in_plane;
 }
 
 /* x [N,C,H,W] -> y [N,C,OH,OW], switches [N,C,OH,OW] (flat index in the H*W plane) */
