@@ -371,8 +371,6 @@ lens_backprop_get_param_data (LensBackprop *bp,
                               guint         i)
 {
   g_return_val_if_fail (i < bp->params->len, NULL);
-  /* the caller may write the weights: packed copies of them go stale */
-  lens_ops_weights_changed ();
   return lens_net_value (bp->net, g_array_index (bp->params, int, i))->constant;
 }
 

@@ -27,7 +27,6 @@ node_free (LensNode *node)
   g_free (node->inputs);
   g_free (node->outputs);
   lens_tensor_free (node->p.value);
-  lens_pack_cache_free (node->pack);
   g_free (node);
 }
 

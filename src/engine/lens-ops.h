@@ -120,16 +120,6 @@ typedef struct
   LensTensor *value;
 } LensOpParams;
 
-/* A node's weights in a fast kernel's own order, kept between calls
- * (ops/conv-lanes.c); thread-safe. */
-typedef struct _LensPackCache LensPackCache;
-
-LensPackCache *lens_pack_cache_new      (void);
-void           lens_pack_cache_free     (LensPackCache *cache);
-/* Call after changing any initializer in place (training does): packed
- * copies made before are not used again. */
-void           lens_ops_weights_changed (void);
-
 typedef struct
 {
   char         *name;
@@ -144,7 +134,6 @@ typedef struct
   gsize         n_params;
   guint64       flops;
   gint64        opset;
-  LensPackCache *pack;         /* Conv with constant weights: their packed copy */
 } LensNode;
 
 /* What setup sees of each input. */

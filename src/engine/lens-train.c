@@ -734,8 +734,6 @@ fill_item (LensTrainer *t,
 static void
 sgd_update (LensTrainer *t)
 {
-  /* the weights change in place below; forward passes after it must
-   * not use copies packed before */
   double lr = t->lr, mu = t->opt.momentum, wd = t->opt.weight_decay;
 
   for (guint i = 0; i < t->params->len; i++)
@@ -771,7 +769,6 @@ sgd_update (LensTrainer *t)
             }
         }
     }
-  lens_ops_weights_changed ();
 }
 
 typedef struct

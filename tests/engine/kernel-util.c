@@ -67,7 +67,6 @@ run_clear (Run *r)
   lens_tensor_free (r->fast);
   lens_tensor_free (r->ref);
   g_free (r->switches);
-  lens_pack_cache_free (r->node.pack);
   memset (r, 0, sizeof *r);
 }
 

@@ -11,10 +11,7 @@
  * that leave partial tiles, with strides 2 to 4 (split into phases) and
  * with rows that share their padding,
  * and its helper threads take the priority of the thread that asks (the
- * window lowers its engine thread's).  The kernel with output channels in
- * the vector lanes (groups of 16k channels) runs with partial channel
- * blocks and pixel tiles, strides, dilations, groups, a batch, the fused
- * ReLU, and weights changed after they were packed.  The batch-1 Gemm against weights
+ * window lowers its engine thread's).  The batch-1 Gemm against weights
  * stored [N,K] (the classifier layers) runs its own row kernel: row
  * counts and lengths that leave partial blocks, alpha, beta and every
  * bias shape. */
@@ -30,7 +27,6 @@
 #include "engine-test.h"
 #include "kernel-util.h"
 #include "ops/conv-direct.h"
-#include "ops/conv-lanes.h"
 
 static guint32
 bits (float v)
@@ -460,143 +456,6 @@ test_conv_layouts (void)
     g_assert_cmpint (checked, ==, 2 * (int) G_N_ELEMENTS (cases));
 }
 
-/* ---- Conv with output channels in the vector lanes ---- */
-
-static void
-test_conv_lanes (void)
-{
-  g_autoptr (GRand) rand = g_rand_new_with_seed (1616);
-  /* output channels per group: one vector, a block of 4 and one more,
-   * three vectors, two blocks */
-  const int per_group[] = { 16, 80, 48, 128 };
-  const struct { int sh, sw, kh, kw, pads[4], groups, dil, h, w; } cases[] = {
-    { 1, 1, 3, 3, { 1, 1, 1, 1 }, 1, 1, 13, 13 },  /* alexnet's last layers */
-    { 1, 1, 5, 5, { 2, 2, 2, 2 }, 2, 1, 9, 7 },
-    { 4, 4, 11, 11, { 2, 2, 2, 2 }, 1, 1, 31, 29 },
-    { 2, 2, 3, 3, { 0, 1, 1, 0 }, 1, 1, 10, 11 },
-    { 3, 2, 4, 3, { 2, 0, 1, 3 }, 2, 1, 12, 9 },
-    { 1, 1, 3, 3, { 2, 2, 2, 2 }, 1, 2, 8, 10 },   /* dilated */
-    { 1, 1, 1, 1, { 1, 0, 0, 1 }, 1, 1, 5, 6 },    /* 1x1 with padding */
-    { 1, 1, 3, 3, { 0, 0, 0, 0 }, 1, 1, 3, 3 },    /* one output pixel */
-    { 2, 3, 2, 2, { 0, 0, 0, 0 }, 3, 3, 9, 14 },   /* stride and dilation */
-  };
-  int ran = 0;
-
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    for (guint t = 0; t < G_N_ELEMENTS (per_group); t++)
-      {
-        int groups = cases[i].groups, cg = 2 + (int) ((i + t) % 5), m = per_group[t] * groups;
-        g_autoptr (LensTensor) x = random_tensor (rand, 4, (int64_t[]) { 2, cg * groups, cases[i].h,
-                                                                         cases[i].w });
-        g_autoptr (LensTensor) wt = random_tensor (rand, 4, (int64_t[]) { m, cg, cases[i].kh,
-                                                                          cases[i].kw });
-        g_autoptr (LensTensor) b = random_tensor (rand, 1, (int64_t[]) { m });
-        g_autoptr (GError) error = NULL;
-        Attrs a = { 0 };
-        Run r;
-
-        attr_ints (&a, "strides", 2, (int[]) { cases[i].sh, cases[i].sw });
-        attr_ints (&a, "kernel_shape", 2, (int[]) { cases[i].kh, cases[i].kw });
-        attr_ints (&a, "pads", 4, (int[]) { cases[i].pads[0], cases[i].pads[1], cases[i].pads[2],
-                                            cases[i].pads[3] });
-        attr_int (&a, "group", groups);
-        attr_ints (&a, "dilations", 2, (int[]) { cases[i].dil, cases[i].dil });
-        if (!run_op (&r, LENS_OP_CONV, &a, (LensTensor *[]) { x, wt, b }, 3, &error))
-          g_error ("conv lanes case %u/%u: %s", i, t, error->message);
-        if (r.node.pack != NULL)
-          ran++;
-        assert_close (r.fast, r.ref, "conv lanes");
-        run_clear (&r);
-      }
-  if (lens_conv_lanes_usable (&(LensOpParams) { .strides = { 1, 1 }, .kernel = { 3, 3 },
-                                                .dilations = { 1, 1 }, .group = 1 }, 16))
-    g_assert_cmpint (ran, ==, (int) (G_N_ELEMENTS (cases) * G_N_ELEMENTS (per_group)));
-}
-
-/* The fused ReLU output, and the packed weights after the weights change. */
-static void
-test_conv_lanes_cache (void)
-{
-  g_autoptr (GRand) rand = g_rand_new_with_seed (6161);
-  g_autoptr (LensTensor) x = random_tensor (rand, 4, (int64_t[]) { 1, 5, 11, 12 });
-  g_autoptr (LensTensor) wt = random_tensor (rand, 4, (int64_t[]) { 32, 5, 3, 3 });
-  g_autoptr (LensTensor) wt2 = random_tensor (rand, 4, (int64_t[]) { 32, 5, 3, 3 });
-  g_autoptr (LensTensor) b = random_tensor (rand, 1, (int64_t[]) { 32 });
-  g_autoptr (GError) error = NULL;
-  const LensOpClass *klass = lens_op_class (LENS_OP_CONV);
-  Attrs a = { 0 };
-  Run r;
-  gsize n, ws_floats;
-  float *ws, *y, *ry, *want_relu;
-
-  if (!lens_conv_lanes_usable (&(LensOpParams) { .strides = { 1, 1 }, .kernel = { 3, 3 },
-                                                 .dilations = { 1, 1 }, .group = 1 }, 32))
-    {
-      g_test_skip ("the lanes kernel needs AVX-512F");
-      return;
-    }
-  attr_ints (&a, "pads", 4, (int[]) { 1, 1, 1, 1 });
-  if (!run_op (&r, LENS_OP_CONV, &a, (LensTensor *[]) { x, wt, b }, 3, &error))
-    g_error ("conv: %s", error->message);
-  g_assert_nonnull (r.node.pack);
-  n = lens_tensor_numel (r.ref);
-  ws_floats = lens_conv_lanes_workspace (&r.node.p, 5, 11, 12);
-  g_assert_cmpuint (ws_floats, >, 0);
-  ws = g_new (float, ws_floats);
-  y = g_new (float, n);
-  ry = g_new (float, n);
-  want_relu = g_new (float, n);
-
-  /* y and its ReLU in one pass, the ReLU with lens_relu_floats ()'s bits */
-  g_assert_true (lens_conv_lanes_forward (&r.node.p, r.node.pack, x->data, wt->data, b->data, y,
-                                          ry, 1, 5, 11, 12, 32, 11, 12, ws, 2));
-  {
-    LensTensor got = *r.ref;
-
-    got.data = y;
-    assert_close (&got, r.ref, "conv lanes with ReLU");
-  }
-  lens_relu_floats (y, want_relu, n);
-  assert_same_bits (ry, want_relu, n, "fused relu", 0, 0);
-
-  /* weights changed in place: after lens_ops_weights_changed () the
-   * kernel packs them again */
-  memcpy (wt->data, wt2->data, lens_tensor_numel (wt) * sizeof (float));
-  lens_ops_weights_changed ();
-  g_assert_true (lens_conv_lanes_forward (&r.node.p, r.node.pack, x->data, wt->data, b->data, y,
-                                          NULL, 1, 5, 11, 12, 32, 11, 12, ws, 1));
-  {
-    g_autoptr (LensTensor) want = lens_tensor_new (LENS_DTYPE_FLOAT32, &r.ref->shape, NULL);
-    const LensTensor *ins[3] = { x, wt, b };
-    LensExec exec = { 0 };
-    LensTensor got = *r.ref;
-
-    klass->reference (&r.node, ins, &want, &exec);
-    got.data = y;
-    assert_close (&got, want, "conv lanes after the weights changed");
-  }
-  /* other weights (a new tensor) through the same cache: packed again */
-  g_assert_true (lens_conv_lanes_forward (&r.node.p, r.node.pack, x->data, wt2->data, NULL, y,
-                                          NULL, 1, 5, 11, 12, 32, 11, 12, ws, 2));
-  {
-    g_autoptr (LensTensor) want = lens_tensor_new (LENS_DTYPE_FLOAT32, &r.ref->shape, NULL);
-    const LensTensor *ins[3] = { x, wt2, NULL };
-    LensNode node = r.node;
-    LensExec exec = { 0 };
-    LensTensor got = *r.ref;
-
-    node.n_inputs = 2;
-    klass->reference (&node, ins, &want, &exec);
-    got.data = y;
-    assert_close (&got, want, "conv lanes with other weights");
-  }
-  g_free (ws);
-  g_free (y);
-  g_free (ry);
-  g_free (want_relu);
-  run_clear (&r);
-}
-
 /* ---- batch-1 Gemm, B [N,K] (row kernel) ---- */
 
 static void
@@ -747,8 +606,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fastpaths/maxpool", test_maxpool);
   g_test_add_func ("/engine/fastpaths/conv-partial-tiles", test_conv_partial_tiles);
   g_test_add_func ("/engine/fastpaths/conv-layouts", test_conv_layouts);
-  g_test_add_func ("/engine/fastpaths/conv-lanes", test_conv_lanes);
-  g_test_add_func ("/engine/fastpaths/conv-lanes-cache", test_conv_lanes_cache);
   g_test_add_func ("/engine/fastpaths/gemm-rows", test_gemm_rows);
   g_test_add_func ("/engine/fastpaths/conv-helper-priority", test_conv_helper_priority);
   return g_test_run ();

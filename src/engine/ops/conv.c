@@ -4,7 +4,6 @@
 #include "ops-common.h"
 #include "lens-blas.h"
 #include "conv-direct.h"
-#include "conv-lanes.h"
 
 #include <string.h>
 
@@ -233,17 +232,6 @@ lens_conv_setup (LensNode          *node,
         if (dws != 0 && dws / 4 <= ws + 65536)
           ws = MAX (ws, dws);
       }
-    /* constant weights can be kept packed for the lanes kernel */
-    if (!direct && in[1].constant != NULL && lens_conv_lanes_usable (&node->p, m))
-      {
-        gsize lws = lens_conv_lanes_workspace (&node->p, c, h, wd);
-        if (lws != 0 && lws / 4 <= ws + 65536)
-          {
-            ws = MAX (ws, lws);
-            if (node->pack == NULL)
-              node->pack = lens_pack_cache_new ();
-          }
-      }
     node->workspace_floats = direct ? 0 : ws;
   }
   node->n_params = lens_shape_numel (w) + (in[2].present ? (gsize) m : 0);
@@ -327,14 +315,6 @@ lens_conv_forward (const LensNode    *node,
   plane = oh * ow;
   (void) oc;
 
-  if (exec->workspace != NULL && node->pack != NULL && lens_conv_lanes_usable (p, m))
-    {
-      gsize lws = lens_conv_lanes_workspace (p, c, h, w);
-      if (lws != 0 && lws <= node->workspace_floats &&
-          lens_conv_lanes_forward (p, node->pack, x, wt, bias, y, exec->relu_out, n, c, h, w, m,
-                                   oh, ow, exec->workspace, exec->threads))
-        return;
-    }
   if (exec->workspace != NULL && node->workspace_floats > 0 && lens_conv_direct_usable (p))
     {
       gsize dws = lens_conv_direct_workspace (p, c, h, w, m);
