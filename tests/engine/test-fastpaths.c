@@ -7,7 +7,9 @@
  * give the same bits as the one-element-at-a-time rule: values compared
  * as bit patterns (so -0 vs +0 and NaN show), switches and indices
  * exactly.  Inputs have many ties (integers 0..3), negative zeros, NaNs
- * and infinities.  The direct convolution runs with output channel counts
+ * and infinities.  Max pooling's AVX-512 scan takes sixteen windows at
+ * a time (masked for the last few of a row); an average over a 1 x 1
+ * window is a copy.  The direct convolution runs with output channel counts
  * that leave partial tiles, with strides 2 to 4 (split into phases) and
  * with rows that share their padding,
  * and its helper threads take the priority of the thread that asks (the
@@ -355,12 +357,47 @@ test_maxpool (void)
       check_pool (rand, 2, 3, (int[]) { 0, 1, 1, 0 }, TRUE, 1, 2, 10, 9, kind);
       check_pool (rand, 3, 2, (int[]) { 2, 2, 2, 2 }, FALSE, 1, 2, 7, 8, kind);
       check_pool (rand, 2, 2, (int[]) { 0, 0, 0, 0 }, FALSE, 1, 3, 224, 224, kind);
+      /* rows of one or more runs of sixteen windows (the AVX-512 scan),
+       * with padding and a remainder */
+      for (int w = 31; w <= 75; w += 11)
+        {
+          check_pool (rand, 3, 2, (int[]) { 0, 0, 0, 0 }, FALSE, 1, 2, 7, w, kind);
+          check_pool (rand, 3, 2, (int[]) { 1, 1, 1, 1 }, TRUE, 1, 2, 8, w, kind);
+          check_pool (rand, 2, 2, (int[]) { 0, 1, 1, 0 }, FALSE, 1, 2, 6, w, kind);
+          check_pool (rand, 2, 2, (int[]) { 0, 0, 0, 0 }, TRUE, 2, 3, 5, w + 256, kind);
+        }
       check_pool (rand, 3, 2, (int[]) { 0, 0, 0, 0 }, TRUE, 1, 3, 55, 55, kind);
       /* many small planes: shared out over the threads in chunks of planes */
       check_pool (rand, 3, 2, (int[]) { 0, 0, 0, 0 }, FALSE, 2, 40, 27, 27, kind);
       check_pool (rand, 2, 3, (int[]) { 0, 1, 1, 0 }, TRUE, 3, 50, 20, 19, kind);
     }
   g_assert_cmpint (cases, >, 500);
+}
+
+/* ---- AveragePool with a 1 x 1 window: each output is its cell ---- */
+
+static void
+test_avgpool_one (void)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (606);
+  g_autoptr (LensTensor) x = random_tensor (rand, 4, (int64_t[]) { 2, 3, 6, 7 });
+  float *xv = x->data;
+  g_autoptr (GError) error = NULL;
+  Attrs a = { 0 };
+  Run r;
+
+  for (gsize i = 0; i < lens_tensor_numel (x); i += 5)
+    xv[i] = awkward_value (rand);
+  attr_ints (&a, "kernel_shape", 2, (int[]) { 1, 1 });
+  if (!run_op (&r, LENS_OP_AVERAGEPOOL, &a, (LensTensor *[]) { x }, 1, &error))
+    g_error ("averagepool 1x1: %s", error->message);
+  g_assert_true (lens_shape_equal (&r.fast->shape, &x->shape));
+  for (gsize i = 0; i < lens_tensor_numel (x); i++)
+    if (!isnan (xv[i]))
+      g_assert_cmpuint (bits (((float *) r.fast->data)[i]), ==, bits (xv[i]));
+    else
+      g_assert_true (isnan (((float *) r.fast->data)[i]));
+  run_clear (&r);
 }
 
 /* ---- Conv with partial output-channel tiles (direct kernel) ---- */
@@ -604,6 +641,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fastpaths/relu/forward", test_relu_forward);
   g_test_add_func ("/engine/fastpaths/relu/backward", test_relu_backward);
   g_test_add_func ("/engine/fastpaths/maxpool", test_maxpool);
+  g_test_add_func ("/engine/fastpaths/avgpool-one", test_avgpool_one);
   g_test_add_func ("/engine/fastpaths/conv-partial-tiles", test_conv_partial_tiles);
   g_test_add_func ("/engine/fastpaths/conv-layouts", test_conv_layouts);
   g_test_add_func ("/engine/fastpaths/gemm-rows", test_gemm_rows);

@@ -6,6 +6,10 @@
 #include "parallel.h"
 
 #include <float.h>
+#include <string.h>
+#include <immintrin.h>
+
+#include "lens-platform.h"
 
 static gboolean
 pool_setup (LensNode          *node,
@@ -220,6 +224,95 @@ pool_window_inside4 (const float *plane,
   *arg = best_at;
 }
 
+/* Up to sixteen K x K windows side by side (stride 2), n of them, wholly
+ * inside the plane, with AVX-512: the same rule again, one window a lane.
+ * Each window row is read from row[0] to row[2 (n - 1) + K - 1], the
+ * last cell of the last window, never further: the loads are masked, and
+ * the cell past two vectors (row[32], for sixteen 3 x 3 windows) comes in
+ * alone. */
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+pool_window_inside16 (const float *plane,
+                      int64_t      w,
+                      int64_t      base,
+                      int          k,
+                      int          n,
+                      float       *value,
+                      int32_t     *arg)
+{
+  const __m512i even = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14,
+                                          16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i one = _mm512_set1_epi32 (1), two = _mm512_set1_epi32 (2);
+  int cells = MIN (2 * (n - 1) + k, 32);   /* in the two vectors */
+  __mmask16 m0 = (__mmask16) (cells >= 16 ? 0xffff : (1u << cells) - 1);
+  __mmask16 m1 = (__mmask16) (cells <= 16 ? 0 : cells == 32 ? 0xffff : (1u << (cells - 16)) - 1);
+  __mmask16 out = (__mmask16) (n == 16 ? 0xffff : (1u << n) - 1);
+  __m512 best = _mm512_setzero_ps ();
+  __m512i best_at = _mm512_setzero_si512 ();
+
+#pragma GCC unroll 4
+  for (int ki = 0; ki < k; ki++)
+    {
+      const float *row = plane + base + (int64_t) ki * w;
+      __m512 r0 = _mm512_maskz_loadu_ps (m0, row), r1 = _mm512_maskz_loadu_ps (m1, row + 16);
+      __m512 cell[3];
+
+      /* cell[kj] lane t = row[2 t + kj] */
+      cell[0] = _mm512_permutex2var_ps (r0, even, r1);
+      cell[1] = _mm512_permutex2var_ps (r0, _mm512_add_epi32 (even, one), r1);
+      if (k == 3)
+        {
+          cell[2] = _mm512_permutex2var_ps (r0, _mm512_add_epi32 (even, two), r1);
+          if (n == 16)
+            cell[2] = _mm512_mask_broadcastss_ps (cell[2], (__mmask16) 0x8000,
+                                                  _mm_load_ss (row + 32));
+        }
+#pragma GCC unroll 4
+      for (int kj = 0; kj < k; kj++)
+        {
+          __m512i at = _mm512_add_epi32 (even,
+                                         _mm512_set1_epi32 ((int32_t) (base + (int64_t) ki * w + kj)));
+          __mmask16 greater;
+
+          if (ki == 0 && kj == 0)
+            {
+              /* the first cell is taken whatever it holds */
+              best = cell[0];
+              best_at = at;
+              continue;
+            }
+          greater = _mm512_cmp_ps_mask (cell[kj], best, _CMP_GT_OQ);
+          best = _mm512_mask_mov_ps (best, greater, cell[kj]);
+          best_at = _mm512_mask_mov_epi32 (best_at, greater, at);
+        }
+    }
+  _mm512_mask_storeu_ps (value, out, best);
+  _mm512_mask_storeu_epi32 (arg, out, best_at);
+}
+
+/* n windows of an output row starting at flat index base, sixteen at a
+ * time: y gets their values, at their switches (flat in the plane). */
+__attribute__ ((target ("avx512f"))) static void
+pool_row16 (const float *plane,
+            int64_t      w,
+            int64_t      base,
+            int          k,
+            int64_t      n,
+            float       *y,
+            int32_t     *at)
+{
+  int64_t i = 0;
+
+  for (; i + 16 <= n; i += 16)
+    if (k == 2)
+      pool_window_inside16 (plane, w, base + 2 * i, 2, 16, y + i, at + i);
+    else
+      pool_window_inside16 (plane, w, base + 2 * i, 3, 16, y + i, at + i);
+  if (i < n && k == 2)
+    pool_window_inside16 (plane, w, base + 2 * i, 2, (int) (n - i), y + i, at + i);
+  else if (i < n)
+    pool_window_inside16 (plane, w, base + 2 * i, 3, (int) (n - i), y + i, at + i);
+}
+
 static inline void
 pool_store (float   *y,
             int32_t *sw,
@@ -262,6 +355,9 @@ maxpool_stride2 (const LensOpParams *p,
   int64_t x_lo = (pad_l + 1) / 2;
   int64_t x_hi = w - k + pad_l >= 0 ? MIN ((w - k + pad_l) / 2 + 1, ow) : 0;
 
+  static gint avx512 = -1;
+  gboolean wide = lens_cpu_avx512_once (&avx512, "LENS_POOL_AVX512");
+
   x_lo = MIN (x_lo, ow);
   x_hi = MAX (x_hi, x_lo);
   for (int64_t nc = 0; nc < nc_count; nc++)
@@ -290,6 +386,24 @@ maxpool_stride2 (const LensOpParams *p,
               pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
             }
           xx = x_lo;
+          if (h * w <= G_MAXINT32 && wide && x_hi - xx >= 4)
+            {
+              int32_t at[16 * 8];
+
+              /* 128 windows at a time, their switches straight into sw or
+               * through at */
+              while (xx < x_hi)
+                {
+                  int64_t nr = MIN ((int64_t) 16 * 8, x_hi - xx);
+                  int32_t *to = sw != NULL ? sw + o + xx : at;
+
+                  pool_row16 (plane, w, y0 * w + xx * 2 - pad_l, k, nr, y + o + xx, to);
+                  if (indices != NULL)
+                    for (int64_t t = 0; t < nr; t++)
+                      indices[o + xx + t] = (nc0 + nc) * h * w + to[t];
+                  xx += nr;
+                }
+            }
           if (h * w <= G_MAXINT32)
             for (; xx + V4 <= x_hi; xx += V4)
               {
@@ -399,6 +513,15 @@ lens_averagepool_forward (const LensNode    *node,
 
   lens_nchw (&in[0]->shape, &n, &c, &h, &w);
   lens_nchw (&out[0]->shape, &n, &c, &oh, &ow);
+  if (p->kernel[0] == 1 && p->kernel[1] == 1 && p->strides[0] == 1 && p->strides[1] == 1 &&
+      p->pads[0] == 0 && p->pads[1] == 0 && p->pads[2] == 0 && p->pads[3] == 0 &&
+      oh == h && ow == w)
+    {
+      /* a 1 x 1 window (what torchvision's adaptive pooling exports when
+       * the map already has the target size): the mean of one cell */
+      memcpy (y, x, sizeof (float) * (gsize) (n * c * h * w));
+      return;
+    }
   for (int64_t nc = 0; nc < n * c; nc++)
     {
       const float *plane = x + nc * h * w;
