@@ -489,6 +489,22 @@ test_conv_layouts (void)
         assert_close (r.fast, r.ref, "conv layout");
         run_clear (&r);
       }
+  /* inputs narrower or shorter than a stride: whole phases of padding */
+  for (int w = 1; w <= 3; w++)
+    {
+      g_autoptr (LensTensor) x = random_tensor (rand, 4, (int64_t[]) { 1, 2, 2, w });
+      g_autoptr (LensTensor) wt = random_tensor (rand, 4, (int64_t[]) { 5, 2, 4, 4 });
+      g_autoptr (GError) error = NULL;
+      Attrs a = { 0 };
+      Run r;
+
+      attr_ints (&a, "strides", 2, (int[]) { 4, 4 });
+      attr_ints (&a, "pads", 4, (int[]) { 1, 2, 3, 3 });
+      if (!run_op (&r, LENS_OP_CONV, &a, (LensTensor *[]) { x, wt, NULL }, 3, &error))
+        g_error ("conv narrow w=%d: %s", w, error->message);
+      assert_close (r.fast, r.ref, "conv narrow");
+      run_clear (&r);
+    }
   if (lens_conv_direct_usable (&(LensOpParams) { .strides = { 1, 1 }, .kernel = { 3, 3 } }))
     g_assert_cmpint (checked, ==, 2 * (int) G_N_ELEMENTS (cases));
 }

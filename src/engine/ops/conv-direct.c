@@ -72,6 +72,7 @@ typedef struct
   int64_t flat;                 /* oh * wq: flat output positions per plane */
   int64_t band;                 /* flat positions per band (multiple of TILE) */
   int64_t n_bands, n_chunks, stage_chunk;
+  int64_t stage_units;          /* channels (stride 1) or (phase, channel) planes */
   int     n_taps;               /* taps of the original kernel */
   int     row_extra;            /* cache lines a row of taps reads past the tile */
   int     n_segs;
@@ -161,7 +162,7 @@ stage_item (gpointer data,
 {
   Conv *cv = data;
   const LensOpParams *p = cv->p;
-  int64_t c0 = item * cv->stage_chunk, c1 = MIN (cv->c, c0 + cv->stage_chunk);
+  int64_t c0 = item * cv->stage_chunk, c1 = MIN (cv->stage_units, c0 + cv->stage_chunk);
   /* stride 1: the zeros right of a row, up to the next row's left
    * padding (see shared_pad_width ()) */
   int64_t pt = p->pads[0], pl = p->pads[1], pr = cv->wq - pl - cv->w;
@@ -185,36 +186,40 @@ stage_item (gpointer data,
       memset (dst + (pt + cv->h) * cv->wq, 0, sizeof (float) * (cv->hq - pt - cv->h) * cv->wq);
     }
   /* strided: phase (ri, rj) of channel ch is plane (ri * sw + rj) * c + ch;
-   * its pixel (i, j) is the padded input's (s*i + ri, s*j + rj) */
-  for (int64_t ch = c0; ch < c1 && (cv->sh > 1 || cv->sw > 1); ch++)
+   * its pixel (i, j) is the padded input's (s*i + ri, s*j + rj).  Units
+   * are (phase, channel) planes here, c0/c1 count them. */
+  for (int64_t u = c0; u < c1 && (cv->sh > 1 || cv->sw > 1); u++)
     {
+      int64_t ch = u % cv->c, ph = u / cv->c;
+      int ri = (int) (ph / cv->sw), rj = (int) (ph % cv->sw);
       const float *src = cv->x + ch * cv->h * cv->w;
+      float *dst = cv->ws + u * cv->plane;
+      /* columns j whose x = s*j + rj - pl lies in [0, w): [j0, j1) */
+      int64_t last = cv->w - 1 + pl - rj;   /* s*j <= last */
+      int64_t j0 = MIN (cv->wq, MAX ((int64_t) 0, (pl - rj + cv->sw - 1) / cv->sw));
+      int64_t j1 = MAX (j0, MIN (cv->wq, last < 0 ? 0 : last / cv->sw + 1));
 
-      for (int ri = 0; ri < cv->sh; ri++)
-        for (int rj = 0; rj < cv->sw; rj++)
-          {
-            float *dst = cv->ws + ((int64_t) (ri * cv->sw + rj) * cv->c + ch) * cv->plane;
+      for (int64_t i = 0; i < cv->hq; i++)
+        {
+          int64_t y = i * cv->sh + ri - pt;
+          float *row = dst + i * cv->wq;
+          const float *in;
 
-            for (int64_t i = 0; i < cv->hq; i++)
-              {
-                int64_t y = i * cv->sh + ri - pt;
-                float *row = dst + i * cv->wq;
-
-                if (y < 0 || y >= cv->h)
-                  {
-                    memset (row, 0, sizeof (float) * cv->wq);
-                    continue;
-                  }
-                for (int64_t j = 0; j < cv->wq; j++)
-                  {
-                    int64_t x = j * cv->sw + rj - pl;
-
-                    row[j] = x >= 0 && x < cv->w ? src[y * cv->w + x] : 0.0f;
-                  }
-              }
-          }
+          if (y < 0 || y >= cv->h)
+            {
+              memset (row, 0, sizeof (float) * cv->wq);
+              continue;
+            }
+          in = src + y * cv->w + rj - pl;
+          for (int64_t j = 0; j < j0; j++)
+            row[j] = 0.0f;
+          for (int64_t j = j0; j < j1; j++)
+            row[j] = in[j * cv->sw];
+          for (int64_t j = j1; j < cv->wq; j++)
+            row[j] = 0.0f;
+        }
     }
-  if (c1 == cv->c)
+  if (c1 == cv->stage_units)
     memset (cv->ws + cv->c * cv->sh * cv->sw * cv->plane, 0, sizeof (float) * slack_floats (p));
 }
 
@@ -539,8 +544,8 @@ lens_conv_direct_forward (const LensOpParams *p,
   cv->band = MAX ((int64_t) TILE, cv->band / TILE * TILE);
   cv->n_bands = (cv->flat + cv->band - 1) / cv->band;
   cv->n_chunks = (cv->mg + OC_CHUNK - 1) / OC_CHUNK;
-  cv->stage_chunk = MAX ((int64_t) 1, ((int64_t) 1 << 16) /
-                                      MAX ((int64_t) 1, cv->plane * cv->sh * cv->sw));
+  cv->stage_units = cv->sh == 1 && cv->sw == 1 ? c : c * cv->sh * cv->sw;
+  cv->stage_chunk = MAX ((int64_t) 1, ((int64_t) 1 << 16) / MAX ((int64_t) 1, cv->plane));
   cv->wt = wt;
   cv->bias = bias;
   cv->ws = workspace;
@@ -559,7 +564,7 @@ lens_conv_direct_forward (const LensOpParams *p,
       cv->x = x + b * c * h * w;
       cv->y = y + b * m * oh * ow;
       cv->ry = relu_y != NULL ? relu_y + b * m * oh * ow : NULL;
-      lens_parallel_run (stage_item, cv, (c + cv->stage_chunk - 1) / cv->stage_chunk);
+      lens_parallel_run (stage_item, cv, (cv->stage_units + cv->stage_chunk - 1) / cv->stage_chunk);
       lens_parallel_run (compute_item, cv, cv->g * cv->n_bands * cv->n_chunks);
     }
 }
