@@ -9,7 +9,8 @@
  * exactly.  Inputs have many ties (integers 0..3), negative zeros, NaNs
  * and infinities.  Max pooling's AVX-512 scan takes sixteen windows at
  * a time (masked for the last few of a row); an average over a 1 x 1
- * window is a copy.  The direct convolution runs with output channel counts
+ * window is a copy.  The kernels' runner takes jobs from several threads
+ * at once and from inside its own items.  The direct convolution runs with output channel counts
  * that leave partial tiles, with strides 2 to 4 (split into phases) and
  * with rows that share their padding,
  * and its helper threads take the priority of the thread that asks (the
@@ -29,6 +30,7 @@
 #include "engine-test.h"
 #include "kernel-util.h"
 #include "ops/conv-direct.h"
+#include "ops/parallel.h"
 
 static guint32
 bits (float v)
@@ -509,6 +511,69 @@ test_conv_layouts (void)
     g_assert_cmpint (checked, ==, 2 * (int) G_N_ELEMENTS (cases));
 }
 
+/* ---- the runner: jobs from several threads at once, and nested ---- */
+
+typedef struct
+{
+  gint  *hits;      /* one counter an item */
+  gint64 n;
+  int    nested;    /* items also run a job of their own */
+} Count;
+
+static void
+count_inner (gpointer data,
+             int64_t  item)
+{
+  g_atomic_int_inc ((gint *) data + item);
+}
+
+static void
+count_item (gpointer data,
+            int64_t  item)
+{
+  Count *c = data;
+
+  g_atomic_int_inc (&c->hits[item]);
+  if (c->nested)
+    {
+      gint inner[7] = { 0 };
+
+      lens_parallel_run_n (count_inner, inner, 7, 2);
+      for (int i = 0; i < 7; i++)
+        g_assert_cmpint (inner[i], ==, 1);
+    }
+}
+
+static gpointer
+count_thread (gpointer data)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (GPOINTER_TO_UINT (data));
+
+  for (int job = 0; job < 300; job++)
+    {
+      Count c = { NULL, g_rand_int_range (rand, 1, 60), job % 10 == 0 };
+
+      c.hits = g_new0 (gint, c.n);
+      lens_parallel_run_n (count_item, &c, c.n, g_rand_int_range (rand, 1, 5));
+      /* every item ran once, and all of them before the call returned */
+      for (gint64 i = 0; i < c.n; i++)
+        g_assert_cmpint (g_atomic_int_get (&c.hits[i]), ==, 1);
+      g_free (c.hits);
+    }
+  return NULL;
+}
+
+static void
+test_parallel_runner (void)
+{
+  GThread *threads[4];
+
+  for (int t = 0; t < 4; t++)
+    threads[t] = g_thread_new ("counter", count_thread, GINT_TO_POINTER (t + 1));
+  for (int t = 0; t < 4; t++)
+    g_thread_join (threads[t]);
+}
+
 /* ---- batch-1 Gemm, B [N,K] (row kernel) ---- */
 
 static void
@@ -661,6 +726,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fastpaths/conv-partial-tiles", test_conv_partial_tiles);
   g_test_add_func ("/engine/fastpaths/conv-layouts", test_conv_layouts);
   g_test_add_func ("/engine/fastpaths/gemm-rows", test_gemm_rows);
+  g_test_add_func ("/engine/fastpaths/parallel-runner", test_parallel_runner);
   g_test_add_func ("/engine/fastpaths/conv-helper-priority", test_conv_helper_priority);
   return g_test_run ();
 }

@@ -1,36 +1,64 @@
 /* parallel.c: a small work-sharing runner for the kernels.
  *
  * Items are handed out from a shared counter to up to
- * lens_get_threads () threads (the caller and GLib pool threads), so a
- * busy core does not hold the others up.  Threads wait on a condition,
- * never spin (OpenBLAS has its own threads on the same two cores), and
- * run at the priority of the thread that asked (the window lowers its
- * engine thread's). */
+ * lens_get_threads () threads (the caller and the runner's own helper
+ * threads), so a busy core does not hold the others up.  A pass through
+ * a network is a few dozen such jobs back to back, each a millisecond or
+ * less: a helper that went to sleep after one job takes 10 us or more
+ * (much more on a loaded machine) to wake for the next, so helpers first
+ * watch for new work for a short while (LENS_SPIN_US, default 100 us)
+ * and only then sleep on a condition.  The spin is bounded and runs at
+ * the asking thread's priority, and OpenBLAS's own idle threads no
+ * longer spin (lens-blas.c), so the two never keep each other from the
+ * cores for long.  Helpers run at the priority of the thread that asked
+ * (the window lowers its engine thread's).
+ *
+ * Several threads may run jobs at once (an occlusion sweep's workers):
+ * jobs wait in a list, helpers join the first that wants more, and a
+ * caller takes its job off the list once its own share is done, then
+ * waits only for the helpers that joined. */
 #define G_LOG_DOMAIN "parallel"
 
 #include "parallel.h"
 
+#include <immintrin.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "lens-platform.h"
 
-typedef struct
-{
-  LensItemFunc    func;
-  gpointer        data;
-  gint64          n_items;
-  gssize          next;       /* atomic */
-  int             pending;    /* helper tasks not finished, under lock */
-  /* pthread's own (GLib's GMutex is raw futexes, which ThreadSanitizer
-   * cannot see) */
-  pthread_mutex_t lock;
-  pthread_cond_t  done;
-  int             nice;       /* of the thread that runs the job */
-} Job;
+#define MAX_HELPERS 63
+#define SPIN_US_DEFAULT 100
 
-/* Linux keeps a nice value per thread.  The pool's threads are started by
- * GLib, not by the thread that asks, so they would not inherit a lowered
- * priority: each helper takes the asking thread's before it works.  The
+typedef struct _Job Job;
+struct _Job
+{
+  LensItemFunc func;
+  gpointer     data;
+  gint64       n_items;
+  gssize       next;       /* atomic: the next item to take */
+  /* under lock */
+  int          want;       /* helpers the job can use */
+  int          joined;     /* helpers that came */
+  int          active;     /* helpers still working on it */
+  int          nice;       /* of the thread that asked */
+  Job         *link;       /* the list of open jobs */
+};
+
+/* pthread's own (GLib's GMutex is raw futexes, which ThreadSanitizer
+ * cannot see) */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  wake = PTHREAD_COND_INITIALIZER;      /* helpers: new work */
+static pthread_cond_t  finished = PTHREAD_COND_INITIALIZER;  /* callers: helpers left a job */
+static Job            *jobs;           /* under lock */
+static int             n_helpers;      /* under lock */
+static int             sleepers;       /* under lock */
+static gint            posted;         /* atomic, changed under lock: counts posted jobs */
+
+/* Linux keeps a nice value per thread.  A helper is started by whichever
+ * thread first needed it and serves every thread after, so it would not
+ * have a lowered priority: each helper takes the asking thread's before
+ * it works.  The
  * value is cached per thread (nobody else changes it); without privilege
  * a thread can only lower its priority, and a failed raise is left be. */
 #define NICE_UNKNOWN (-1000)
@@ -65,30 +93,81 @@ job_work (Job *job)
     }
 }
 
-static void
-helper_func (gpointer task,
-             gpointer user_data)
+static int
+spin_us (void)
 {
-  Job *job = task;
+  static gint value = -1;
+  int v = g_atomic_int_get (&value);
 
-  /* The job came through GLib's queue, which ThreadSanitizer cannot see;
-   * taking its lock once orders this thread after the fields were set. */
-  pthread_mutex_lock (&job->lock);
-  pthread_mutex_unlock (&job->lock);
-  follow_nice (job->nice);
-  job_work (job);
-  pthread_mutex_lock (&job->lock);
-  if (--job->pending == 0)
-    pthread_cond_signal (&job->done);
-  pthread_mutex_unlock (&job->lock);
+  if (v < 0)
+    {
+      const char *env = g_getenv ("LENS_SPIN_US");
+
+      v = env != NULL ? CLAMP (atoi (env), 0, 100000) : SPIN_US_DEFAULT;
+      g_atomic_int_set (&value, v);
+    }
+  return v;
+}
+
+/* Whether a job was posted since `seen`, watching for up to us
+ * microseconds. */
+static gboolean
+watch (int seen,
+       int us)
+{
+  gint64 until = g_get_monotonic_time () + us;
+
+  do
+    {
+      for (int i = 0; i < 64; i++)
+        {
+          if (g_atomic_int_get (&posted) != seen)
+            return TRUE;
+          _mm_pause ();
+        }
+    }
+  while (g_get_monotonic_time () < until);
+  return FALSE;
 }
 
 static gpointer
-pool_new (gpointer data)
+helper_main (gpointer unused)
 {
-  int n = MAX (1, (int) g_get_num_processors () - 1);
+  pthread_mutex_lock (&lock);
+  for (;;)
+    {
+      Job *job = jobs;
+      int seen;
 
-  return g_thread_pool_new (helper_func, NULL, MAX (n, 7), FALSE, NULL);
+      while (job != NULL && job->joined >= job->want)
+        job = job->link;
+      if (job != NULL)
+        {
+          job->joined++;
+          job->active++;
+          pthread_mutex_unlock (&lock);
+          follow_nice (job->nice);
+          job_work (job);
+          pthread_mutex_lock (&lock);
+          if (--job->active == 0)
+            pthread_cond_broadcast (&finished);
+          continue;
+        }
+      /* nothing to join: watch for a while, then sleep */
+      seen = g_atomic_int_get (&posted);
+      pthread_mutex_unlock (&lock);
+      if (watch (seen, spin_us ()))
+        {
+          pthread_mutex_lock (&lock);
+          continue;
+        }
+      pthread_mutex_lock (&lock);
+      sleepers++;
+      while (g_atomic_int_get (&posted) == seen)
+        pthread_cond_wait (&wake, &lock);
+      sleepers--;
+    }
+  return NULL;
 }
 
 void
@@ -105,33 +184,46 @@ lens_parallel_run_n (LensItemFunc func,
                      int64_t      n_items,
                      int          want)
 {
-  static GOnce once = G_ONCE_INIT;
   int threads = (int) MIN ((int64_t) (want > 0 ? want : lens_get_threads ()), n_items);
-  GThreadPool *pool;
-  Job job = { func, data, n_items, 0, 0 };
+  Job job = { func, data, n_items, 0 };
+  Job **at;
 
-  if (threads <= 1 || (pool = g_once (&once, pool_new, NULL)) == NULL)
+  if (threads <= 1)
     {
       for (int64_t i = 0; i < n_items; i++)
         func (data, i);
       return;
     }
-  pthread_mutex_init (&job.lock, NULL);
-  pthread_cond_init (&job.done, NULL);
+  job.want = threads - 1;
   job.nice = current_nice ();
-  /* counted before any helper can finish.  A push queues the task even
-   * when it fails to start a new thread (the pool's other threads take
-   * it), so its result does not change the count. */
-  pthread_mutex_lock (&job.lock);
-  job.pending = threads - 1;
-  pthread_mutex_unlock (&job.lock);
-  for (int t = 1; t < threads; t++)
-    g_thread_pool_push (pool, &job, NULL);
+  pthread_mutex_lock (&lock);
+  while (n_helpers < MIN (threads - 1, MAX_HELPERS))
+    {
+      GThread *thread = g_thread_try_new ("pool-kernels", helper_main, NULL, NULL);
+
+      if (thread == NULL)
+        break;   /* fewer helpers: the caller does more itself */
+      g_thread_unref (thread);
+      n_helpers++;
+    }
+  /* at the end of the list: earlier jobs get their helpers first */
+  for (at = &jobs; *at != NULL; at = &(*at)->link)
+    ;
+  *at = &job;
+  g_atomic_int_inc (&posted);
+  if (sleepers > 0)
+    pthread_cond_broadcast (&wake);
+  pthread_mutex_unlock (&lock);
+
   job_work (&job);
-  pthread_mutex_lock (&job.lock);
-  while (job.pending > 0)
-    pthread_cond_wait (&job.done, &job.lock);
-  pthread_mutex_unlock (&job.lock);
-  pthread_mutex_destroy (&job.lock);
-  pthread_cond_destroy (&job.done);
+
+  /* every item is taken: no helper may join any more; wait for those
+   * still working */
+  pthread_mutex_lock (&lock);
+  for (at = &jobs; *at != &job; at = &(*at)->link)
+    ;
+  *at = job.link;
+  while (job.active > 0)
+    pthread_cond_wait (&finished, &lock);
+  pthread_mutex_unlock (&lock);
 }
