@@ -3,7 +3,7 @@
 """ConvLens responsiveness: is the window fluid while the occluder is dragged?
 
     responsiveness.py --convlens PATH --build-dir DIR [--threads 2]
-                      [--seconds 6] [--models alexnet,zf-mini]
+                      [--seconds 6] [--models alexnet,zf-mini] [--wm CMD]
 
 For each model, starts the real convlens binary under its own Xvfb and
 session bus with CONVLENS_TRACE_FRAMES=LOG (the window then keeps its frame
@@ -31,6 +31,12 @@ Each model runs with GSK's GL renderer (under Xvfb that is Mesa's llvmpipe,
 a software rasteriser on the same 2 cores) and with its cairo renderer.
   updates/s       occlusion results shown per second
   motion/s        pointer events per second (the pointer's rate)
+
+By default no window manager runs on the private X server; --wm CMD
+starts one first (e.g. "openbox --sm-disable", an EWMH one, or twm), and
+the JSON records which.  With openbox the window is placed elsewhere than
+(0, 0), so pointer positions are taken from the window's place on the
+screen.
 
 Models: torchvision alexnet at 224x224 (seeded weights, exported by
 tests/models/make-torchvision.py and cached in DIR/models, as run-bench
@@ -103,9 +109,40 @@ def find_canvas(pyatspi, timeout=60):
     return None, None
 
 
-def extents(pyatspi, node):
+def wait_for_wm(timeout=5):
+    """Waits until a window manager has announced itself on the root window
+    (EWMH's _NET_SUPPORTING_WM_CHECK); False after the timeout (twm, which
+    is not EWMH, never does)."""
+    if shutil.which("xprop") is None:
+        time.sleep(1.0)
+        return False
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        p = subprocess.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if "window id" in p.stdout:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def window_origin(pid):
+    """Where the process's mapped toplevel is on the screen: (0, 0) without a
+    window manager, elsewhere with one (AT-SPI gives window coordinates)."""
+    p = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(pid)],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for wid in p.stdout.split():
+        g = subprocess.run(["xdotool", "getwindowgeometry", "--shell", wid],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        geo = dict(line.split("=", 1) for line in g.stdout.split() if "=" in line)
+        if int(geo.get("WIDTH", 0)) > 1 and int(geo.get("HEIGHT", 0)) > 1:
+            return int(geo["X"]), int(geo["Y"])
+    return 0, 0
+
+
+def extents(pyatspi, node, origin=(0, 0)):
     e = node.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
-    return e.x, e.y, e.width, e.height
+    return e.x + origin[0], e.y + origin[1], e.width, e.height
 
 
 def read_log(path):
@@ -201,7 +238,7 @@ def run_model(name, renderer, model, image, args, pyatspi):
         # switch's new place) until the Occlusion view is really shown
         end = time.monotonic() + 120
         while time.monotonic() < end:
-            x, y, w, h = extents(pyatspi, switch)
+            x, y, w, h = extents(pyatspi, switch, window_origin(proc.pid))
             subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2),
                             "click", "1"], check=True)
             time.sleep(0.5)
@@ -212,7 +249,7 @@ def run_model(name, renderer, model, image, args, pyatspi):
         while time.monotonic() < end and count_updates(trace) == 0:
             time.sleep(0.2)
         time.sleep(1.0)
-        cx, cy, cw, ch = extents(pyatspi, canvas)
+        cx, cy, cw, ch = extents(pyatspi, canvas, window_origin(proc.pid))
         side = min(cw, ch)
         x0, y0 = cx + cw // 2, cy + ch // 2
         # one xdotool process: a zigzag of pointer moves about 16 ms apart
@@ -255,10 +292,9 @@ def main():
     ap.add_argument("--schema-dir", default=None,
                     help="compiled GSettings schemas (default BUILD/../data)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--wm", default=None,
+    ap.add_argument("--wm", default="none",
                     help="a window manager to start on the private X server first "
-                         "(e.g. twm): a desktop always has one, and without it GDK asks "
-                         "the X server about the window manager on every frame")
+                         "(e.g. 'openbox --sm-disable' or twm; default none)")
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--models", default="alexnet,zf-mini")
     ap.add_argument("--renderers", default="cairo,gl",
@@ -280,19 +316,26 @@ def main():
             log("%s is not installed: nothing measured" % tool)
             return 0
     wm = None
-    if args.wm:
-        if shutil.which(args.wm.split()[0]) is None:
+    wm_cmd = None
+    ewmh = False
+    if args.wm and args.wm != "none":
+        wm_cmd = args.wm.split()
+        if shutil.which(wm_cmd[0]) is None:
             log("window manager %s is not installed: nothing measured" % args.wm)
             return 0
-        wm = subprocess.Popen(args.wm.split(), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
+    if wm_cmd is not None:
+        wm = subprocess.Popen(wm_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ewmh = wait_for_wm()
+        log("window manager: %s (%s)" % (" ".join(wm_cmd),
+                                         "EWMH" if ewmh else "not announced as EWMH"))
     import gi
     gi.require_version("Atspi", "2.0")
     import pyatspi
 
     results = {"threads": args.threads, "seconds": args.seconds, "models": {},
-               "load_average": os.getloadavg()[0]}
+               "load_average": os.getloadavg()[0],
+               "window_manager": " ".join(wm_cmd) if wm_cmd is not None else None,
+               "window_manager_ewmh": ewmh if wm_cmd is not None else False}
     log("load average %.1f %.1f %.1f" % os.getloadavg())
     makers = {"alexnet": alexnet, "zf-mini": zf_mini}
     for name in args.models.split(","):
@@ -324,8 +367,11 @@ def main():
             r["updates_per_s"], r["motion_per_s"]))
     if wm is not None:
         wm.terminate()
-        wm.wait()
-        results["window_manager"] = args.wm
+        try:
+            wm.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            wm.kill()   # twm can ignore the request
+            wm.wait()
     with open(os.path.join(args.build_dir, "responsiveness.json"), "w") as f:
         json.dump(results, f, indent=2)
     return 0
