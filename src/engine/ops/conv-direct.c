@@ -84,6 +84,7 @@ typedef struct
   const LensOpParams *p;
   const float *x, *wt, *bias;
   float *y, *ry, *ws;           /* ry: ReLU of y, or NULL */
+  float *rw;                    /* strided: the regrouped weights */
 } Conv;
 
 gboolean
@@ -223,21 +224,25 @@ stage_item (gpointer data,
     memset (cv->ws + cv->c * cv->sh * cv->sw * cv->plane, 0, sizeof (float) * slack_floats (p));
 }
 
+#define REGROUP_CHUNK 8   /* output channels per work item */
+
 /* Strided: the weights regrouped per output channel as the segments read
- * them, [M][segment][C/g][segment's taps], into dst. */
+ * them, [M][segment][C/g][segment's taps], from cv->wt into cv->rw;
+ * output channels [item * REGROUP_CHUNK, ...). */
 static void
-regroup_weights (const Conv  *cv,
-                 const float *wt,
-                 float       *dst)
+regroup_item (gpointer data,
+              int64_t  item)
 {
+  const Conv *cv = data;
   const LensOpParams *p = cv->p;
   int kh = p->kernel[0], kw = p->kernel[1];
   int64_t per_oc = cv->cg * kh * kw;
+  int64_t o0 = item * REGROUP_CHUNK, o1 = MIN (cv->m, o0 + REGROUP_CHUNK);
 
-  for (int64_t o = 0; o < cv->m; o++)
+  for (int64_t o = o0; o < o1; o++)
     {
-      const float *src = wt + o * per_oc;
-      float *out = dst + o * per_oc;
+      const float *src = cv->wt + o * per_oc;
+      float *out = cv->rw + o * per_oc;
 
       for (int ri = 0, seg = 0; ri < cv->sh; ri++)
         for (int rj = 0; rj < cv->sw; rj++, seg++)
@@ -551,10 +556,9 @@ lens_conv_direct_forward (const LensOpParams *p,
   cv->ws = workspace;
   if (cv->sh > 1 || cv->sw > 1)
     {
-      float *regrouped = workspace + c * cv->sh * cv->sw * cv->plane + slack_floats (p);
-
-      regroup_weights (cv, wt, regrouped);
-      cv->wt = regrouped;
+      cv->rw = workspace + c * cv->sh * cv->sw * cv->plane + slack_floats (p);
+      lens_parallel_run (regroup_item, cv, (m + REGROUP_CHUNK - 1) / REGROUP_CHUNK);
+      cv->wt = cv->rw;
     }
   /* after the regrouping, which reads the segments' own taps */
   flatten_taps (cv);
