@@ -58,9 +58,9 @@ static gint            posted;         /* atomic, changed under lock: counts pos
 /* Linux keeps a nice value per thread.  A helper is started by whichever
  * thread first needed it and serves every thread after, so it would not
  * have a lowered priority: each helper takes the asking thread's before
- * it works.  The
- * value is cached per thread (nobody else changes it); without privilege
- * a thread can only lower its priority, and a failed raise is left be. */
+ * it works.  The value is cached per thread (nobody else changes it);
+ * without privilege a thread can only lower its priority, and a failed
+ * raise is left be. */
 #define NICE_UNKNOWN (-1000)
 
 static __thread int thread_nice = NICE_UNKNOWN;
@@ -130,6 +130,8 @@ watch (int seen,
   return FALSE;
 }
 
+/* A helper's life: join any job that wants more helpers, else watch for
+ * a new one, else sleep until one is posted. */
 static gpointer
 helper_main (gpointer unused)
 {
