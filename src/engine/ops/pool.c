@@ -302,6 +302,8 @@ pool_row16 (const float *plane,
 {
   int64_t i = 0;
 
+  /* k and, for whole runs, the count are constants in each call, so the
+   * window loops unroll and the masks fold */
   for (; i + 16 <= n; i += 16)
     if (k == 2)
       pool_window_inside16 (plane, w, base + 2 * i, 2, 16, y + i, at + i);
@@ -363,6 +365,7 @@ maxpool_stride2 (const LensOpParams *p,
   for (int64_t nc = 0; nc < nc_count; nc++)
     {
       const float *plane = x + nc * h * w;
+      int64_t first = (nc0 + nc) * h * w;   /* the plane's first cell, for Indices */
 
       for (int64_t yy = 0; yy < oh; yy++)
         {
@@ -376,14 +379,14 @@ maxpool_stride2 (const LensOpParams *p,
               for (xx = 0; xx < ow; xx++)
                 {
                   arg = pool_window (p, plane, h, w, yy, xx, &v);
-                  pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
+                  pool_store (y, sw, indices, o + xx, first, v, arg);
                 }
               continue;
             }
           for (xx = 0; xx < x_lo; xx++)
             {
               arg = pool_window (p, plane, h, w, yy, xx, &v);
-              pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
+              pool_store (y, sw, indices, o + xx, first, v, arg);
             }
           xx = x_lo;
           if (h * w <= G_MAXINT32 && wide && x_hi - xx >= 4)
@@ -400,7 +403,7 @@ maxpool_stride2 (const LensOpParams *p,
                   pool_row16 (plane, w, y0 * w + xx * 2 - pad_l, k, nr, y + o + xx, to);
                   if (indices != NULL)
                     for (int64_t t = 0; t < nr; t++)
-                      indices[o + xx + t] = (nc0 + nc) * h * w + to[t];
+                      indices[o + xx + t] = first + to[t];
                   xx += nr;
                 }
             }
@@ -416,17 +419,17 @@ maxpool_stride2 (const LensOpParams *p,
                   v4i_store (sw + o + xx, arg4);
                 if (indices != NULL)
                   for (int t = 0; t < V4; t++)
-                    indices[o + xx + t] = (nc0 + nc) * h * w + arg4[t];
+                    indices[o + xx + t] = first + arg4[t];
               }
           for (; xx < x_hi; xx++)
             {
               arg = pool_window_inside (plane, w, y0 * w + xx * 2 - pad_l, k, &v);
-              pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
+              pool_store (y, sw, indices, o + xx, first, v, arg);
             }
           for (xx = x_hi; xx < ow; xx++)
             {
               arg = pool_window (p, plane, h, w, yy, xx, &v);
-              pool_store (y, sw, indices, o + xx, (nc0 + nc) * h * w, v, arg);
+              pool_store (y, sw, indices, o + xx, first, v, arg);
             }
         }
     }
@@ -514,8 +517,7 @@ lens_averagepool_forward (const LensNode    *node,
   lens_nchw (&in[0]->shape, &n, &c, &h, &w);
   lens_nchw (&out[0]->shape, &n, &c, &oh, &ow);
   if (p->kernel[0] == 1 && p->kernel[1] == 1 && p->strides[0] == 1 && p->strides[1] == 1 &&
-      p->pads[0] == 0 && p->pads[1] == 0 && p->pads[2] == 0 && p->pads[3] == 0 &&
-      oh == h && ow == w)
+      p->pads[0] == 0 && p->pads[1] == 0 && p->pads[2] == 0 && p->pads[3] == 0)
     {
       /* a 1 x 1 window (what torchvision's adaptive pooling exports when
        * the map already has the target size): the mean of one cell */
